@@ -1,0 +1,28 @@
+# The two commands: `make run` (start otahub and show it working) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/otahub serve --demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(VENV)/bin/pytest -n 2 -p no:cacheprovider
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/bench_things.py
+
+clean:
+	rm -rf $(VENV) otahub-data

@@ -1,0 +1,3 @@
+from otahub.cli.main import main
+
+main()

@@ -1,0 +1,50 @@
+"""Composition root: build_app(settings) wires storage, services and adapters together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from otahub.aws.asgi import AwsAsgiApp
+from otahub.aws.dispatch import HandlerRegistry
+from otahub.aws.iot import IotApi
+from otahub.aws.pipeline import AwsPipeline, PipelineSettings
+from otahub.config import Settings
+from otahub.domain.clock import Clock, SystemClock
+from otahub.domain.ids import Arns
+from otahub.services.credentials import CredentialStore, StartupCredentials
+from otahub.services.tags import TagService
+from otahub.services.things import ThingRegistry
+from otahub.storage.sql.unit_of_work import SqlUnitOfWorkFactory, make_engine, upgrade_schema
+
+
+@dataclass
+class App:
+    asgi: AwsAsgiApp
+    engine: Engine
+    credentials: StartupCredentials
+
+
+def build_app(settings: Settings, clock: Clock | None = None) -> App:
+    clock = clock or SystemClock()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url, settings.sqlite_synchronous)
+    upgrade_schema(engine)
+    uow = SqlUnitOfWorkFactory(engine)
+    arns = Arns(settings.region, settings.account_id)
+
+    store = CredentialStore(uow)
+    configured = None
+    if settings.access_key_id and settings.secret_access_key:
+        configured = (settings.access_key_id, settings.secret_access_key)
+    startup_credentials = store.load(configured)
+
+    registry = HandlerRegistry()
+    registry.add("iot", IotApi(ThingRegistry(uow, clock, arns), TagService(uow, arns), arns).handlers())
+
+    pipeline = AwsPipeline(
+        PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
+        registry, store.secret_for, clock,
+    )
+    return App(AwsAsgiApp(pipeline), engine, startup_credentials)

@@ -1,0 +1,92 @@
+"""The `otahub` command. Every option can also be set as an OTAHUB_* environment variable."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sys
+import threading
+from pathlib import Path
+
+import click
+import uvicorn
+
+from otahub import __version__
+from otahub.app import App, build_app
+from otahub.config import DEFAULT_PORT, Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "OTAHUB"})
+@click.version_option(__version__, prog_name="otahub")
+def main() -> None:
+    """otahub: self-hosted OTA firmware updates that speak the AWS IoT APIs.
+
+    Point boto3 or the AWS CLI at it with --endpoint-url / endpoint_url.
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="HTTP port for the AWS APIs (0 picks a free one).")
+@click.option("--data-dir", default="./otahub-data", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the SQLite database and firmware blobs live; created if missing.")
+@click.option("--region", default="us-east-1", show_default=True, help="AWS region in ARNs and SigV4 scopes.")
+@click.option("--account-id", default="123456789012", show_default=True, help="AWS account id in ARNs.")
+@click.option("--database-url", default=None, help="SQLAlchemy URL; default: SQLite in the data dir.")
+@click.option("--access-key-id", default=None, help="Access key id of a SigV4 key pair to accept.")
+@click.option("--secret-access-key", default=None, help="Its secret (with --access-key-id).")
+@click.option("--sqlite-synchronous", default="FULL", show_default=True,
+              type=click.Choice(["FULL", "NORMAL"], case_sensitive=False),
+              help="SQLite durability: FULL syncs every commit to disk before answering.")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]), help="Server log level.")
+@click.option("--demo", is_flag=True, help="After start-up, run a boto3 round trip against the server and print it.")
+def serve(host: str, port: int, data_dir: Path, region: str, account_id: str, database_url: str | None,
+          access_key_id: str | None, secret_access_key: str | None, sqlite_synchronous: str, log_level: str,
+          demo: bool) -> None:
+    """Start the otahub server (AWS IoT APIs over HTTP) on the embedded defaults."""
+    if bool(access_key_id) != bool(secret_access_key):
+        raise click.UsageError("--access-key-id and --secret-access-key go together")
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings(data_dir=data_dir, host=host, port=port, region=region, account_id=account_id,
+                        database_url=database_url, access_key_id=access_key_id,
+                        secret_access_key=secret_access_key, sqlite_synchronous=sqlite_synchronous.upper())
+    app = build_app(settings)
+    sock = _bind(host, port)
+    endpoint = f"http://{host}:{sock.getsockname()[1]}"
+    _announce(app, settings, endpoint)
+    if demo:
+        from otahub.cli.demo import run_demo
+
+        threading.Thread(target=run_demo, args=(endpoint, settings.region, app.credentials), daemon=True).start()
+    config = uvicorn.Config(app.asgi, log_level=log_level, access_log=False, lifespan="on",
+                            http="httptools", loop="uvloop", timeout_keep_alive=75)
+    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(1024)
+    return sock
+
+
+def _announce(app: App, settings: Settings, endpoint: str) -> None:
+    creds = app.credentials
+    origin = "generated for this data dir and kept there" if creds.generated else "known key pair"
+    print(f"otahub {__version__} listening on {endpoint}", flush=True)
+    print(f"  region {settings.region}, account {settings.account_id}, data dir {settings.data_dir.resolve()}")
+    print(f"  credentials ({origin}):")
+    print(f"    AWS_ACCESS_KEY_ID={creds.access_key_id}")
+    print(f"    AWS_SECRET_ACCESS_KEY={creds.secret_access_key}")
+    print(f"  try: aws iot list-things --endpoint-url {endpoint} --region {settings.region}", flush=True)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,55 @@
+"""Domain errors. They know nothing about HTTP: each adapter maps them in one table.
+
+    DomainError
+     ├── NotFound            a named resource does not exist
+     ├── AlreadyExists       a resource with that name exists with other settings
+     ├── VersionConflict     expectedVersion does not match the stored version
+     ├── InvalidInput        a value is wrong for reasons the wire model cannot express
+     ├── InvalidState        the resource's state forbids the operation (e.g. group has children)
+     ├── Conflict            the request collides with a concurrent or idempotent request
+     └── LimitExceeded       a quota (e.g. groups per thing) would be exceeded
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    def __init__(self, resource_type: str, name: str) -> None:
+        super().__init__(f"{resource_type} {name} does not exist")
+        self.resource_type = resource_type
+        self.name = name
+
+
+class AlreadyExists(DomainError):
+    def __init__(self, resource_type: str, name: str, resource_id: str | None, arn: str | None) -> None:
+        super().__init__(f"{resource_type} {name} already exists with different tags or properties")
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+        self.resource_arn = arn
+
+
+class VersionConflict(DomainError):
+    pass
+
+
+class InvalidInput(DomainError):
+    pass
+
+
+class InvalidState(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass
+
+
+class LimitExceeded(DomainError):
+    pass

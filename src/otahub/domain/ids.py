@@ -1,0 +1,47 @@
+"""Id and ARN formatting in one place."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def new_access_key_pair() -> tuple[str, str]:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    key_id = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
+    return key_id, secrets.token_urlsafe(30)[:40]
+
+
+@dataclass(frozen=True, slots=True)
+class Arns:
+    """Builds and reads ARNs for one region and account: arn:aws:{service}:{region}:{account}:{resource}."""
+
+    region: str
+    account_id: str
+
+    def iot(self, resource_type: str, name: str) -> str:
+        return f"arn:aws:iot:{self.region}:{self.account_id}:{resource_type}/{name}"
+
+    def thing(self, name: str) -> str:
+        return self.iot("thing", name)
+
+    def thing_type(self, name: str) -> str:
+        return self.iot("thingtype", name)
+
+    def thing_group(self, name: str) -> str:
+        return self.iot("thinggroup", name)
+
+    def parse_iot(self, arn: str) -> tuple[str, str] | None:
+        """(resource type, name) of an iot ARN in this region and account, else None."""
+        parts = arn.split(":", 5)
+        if len(parts) != 6 or parts[:3] != ["arn", "aws", "iot"]:
+            return None
+        if parts[3] != self.region or parts[4] != self.account_id:
+            return None
+        resource_type, sep, name = parts[5].partition("/")
+        return (resource_type, name) if sep and name else None

@@ -1,0 +1,119 @@
+"""SQLAlchemy Core tables. One schema for SQLite and PostgreSQL; Alembic migrations create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: the same values on every dialect."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+NAME = String(128)
+
+credentials = Table(
+    "credentials", metadata,
+    Column("access_key_id", String(128), primary_key=True),
+    Column("secret_access_key", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+thing_types = Table(
+    "thing_types", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("type_id", String(64), nullable=False),
+    Column("description", Text),
+    Column("searchable_attributes", JSON, nullable=False),
+    Column("propagating_attributes", JSON),
+    Column("deprecated", Boolean, nullable=False, default=False),
+    Column("deprecated_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+things = Table(
+    "things", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("thing_id", String(64), nullable=False),
+    Column("type_name", NAME, index=True),
+    Column("attributes", JSON, nullable=False),
+    Column("billing_group", NAME),
+    Column("version", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+thing_attributes = Table(
+    "thing_attributes", metadata,
+    Column("thing_seq", Integer, ForeignKey("things.seq", ondelete="CASCADE"), primary_key=True),
+    Column("name", NAME, primary_key=True),
+    Column("value", String(800), nullable=False),
+    Index("ix_thing_attributes_name_value", "name", "value"),
+)
+
+thing_groups = Table(
+    "thing_groups", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("group_id", String(64), nullable=False),
+    Column("parent_seq", Integer, ForeignKey("thing_groups.seq"), index=True),
+    # "/<root seq>/.../<own seq>/": descendants share the prefix, so recursive queries are one LIKE.
+    Column("path", String(1024), nullable=False, index=True),
+    Column("ancestors", JSON, nullable=False),
+    Column("description", Text),
+    Column("attributes", JSON, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+thing_group_members = Table(
+    "thing_group_members", metadata,
+    Column("group_seq", Integer, ForeignKey("thing_groups.seq", ondelete="CASCADE"), primary_key=True),
+    Column("thing_seq", Integer, ForeignKey("things.seq", ondelete="CASCADE"), primary_key=True),
+    Index("ix_thing_group_members_thing_seq", "thing_seq"),
+)
+
+tags = Table(
+    "tags", metadata,
+    Column("resource_arn", String(2048), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
