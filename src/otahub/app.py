@@ -11,7 +11,7 @@ from otahub.aws.dispatch import HandlerRegistry
 from otahub.aws.iot import IotApi
 from otahub.aws.pipeline import AwsPipeline, PipelineSettings
 from otahub.config import Settings
-from otahub.domain.clock import Clock, SystemClock
+from otahub.domain.clock import AdjustableClock, Clock, SystemClock
 from otahub.domain.ids import Arns
 from otahub.services.credentials import CredentialStore, StartupCredentials
 from otahub.services.tags import TagService
@@ -27,7 +27,8 @@ class App:
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
-    clock = clock or SystemClock()
+    control = AdjustableClock() if settings.clock_control and clock is None else None
+    clock = clock or control or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url, settings.sqlite_synchronous)
     upgrade_schema(engine)
@@ -47,4 +48,4 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
         registry, store.secret_for, clock,
     )
-    return App(AwsAsgiApp(pipeline), engine, startup_credentials)
+    return App(AwsAsgiApp(pipeline, clock_control=control), engine, startup_credentials)

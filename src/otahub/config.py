@@ -20,6 +20,7 @@ class Settings:
     secret_access_key: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     sqlite_synchronous: str = "FULL"
+    clock_control: bool = False  # expose POST /_otahub/clock to move server time on (tests, demos)
 
     @property
     def resolved_database_url(self) -> str:

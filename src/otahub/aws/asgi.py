@@ -7,10 +7,12 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from otahub.aws.messages import AwsRequest, AwsResponse
 from otahub.aws.pipeline import AwsPipeline
+from otahub.domain.clock import AdjustableClock
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,10 +24,16 @@ class BodyTooLarge(Exception):
     pass
 
 
+CLOCK_CONTROL_PATH = "/_otahub/clock"
+
+
 class AwsAsgiApp:
-    def __init__(self, pipeline: AwsPipeline, workers: int = 8) -> None:
+    def __init__(
+        self, pipeline: AwsPipeline, workers: int = 8, clock_control: AdjustableClock | None = None
+    ) -> None:
         self.pipeline = pipeline
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otahub-aws")
+        self.clock_control = clock_control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -46,6 +54,9 @@ class AwsAsgiApp:
             headers=_headers(scope),
             body=body,
         )
+        if self.clock_control is not None and request.path == CLOCK_CONTROL_PATH:
+            await _send(send, _control_clock(self.clock_control, request))
+            return
         loop = asyncio.get_running_loop()
         response = await loop.run_in_executor(self.executor, self.pipeline.handle, request)
         await _send(send, response)
@@ -59,6 +70,19 @@ class AwsAsgiApp:
                 self.executor.shutdown(wait=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _control_clock(clock: AdjustableClock, request: AwsRequest) -> AwsResponse:
+    """Test aid, only with `serve --clock-control`: POST {"advanceSeconds": n} moves server time on."""
+    if request.method == "POST":
+        try:
+            seconds = float(json.loads(request.body or b"{}").get("advanceSeconds", 0))
+            clock.advance(timedelta(seconds=seconds))
+        except (ValueError, TypeError, AttributeError) as exc:
+            body = json.dumps({"message": f"advanceSeconds must be a non-negative number: {exc}"}).encode()
+            return AwsResponse(400, {"Content-Type": "application/json"}, body)
+    body = json.dumps({"now": clock.now().isoformat()}).encode()
+    return AwsResponse(200, {"Content-Type": "application/json"}, body)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

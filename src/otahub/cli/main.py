@@ -28,8 +28,10 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="HTTP port for the AWS APIs (0 picks a free one).")
-@click.option("--data-dir", default="./otahub-data", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int,
+              help="HTTP port for the AWS APIs (0 picks a free one).")
+@click.option("--data-dir", default="./otahub-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
               help="Where the SQLite database and firmware blobs live; created if missing.")
 @click.option("--region", default="us-east-1", show_default=True, help="AWS region in ARNs and SigV4 scopes.")
 @click.option("--account-id", default="123456789012", show_default=True, help="AWS account id in ARNs.")
@@ -41,17 +43,20 @@ def main() -> None:
               help="SQLite durability: FULL syncs every commit to disk before answering.")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]), help="Server log level.")
+@click.option("--clock-control", is_flag=True,
+              help="Let clients move server time forward (POST /_otahub/clock); for tests and demos only.")
 @click.option("--demo", is_flag=True, help="After start-up, run a boto3 round trip against the server and print it.")
 def serve(host: str, port: int, data_dir: Path, region: str, account_id: str, database_url: str | None,
           access_key_id: str | None, secret_access_key: str | None, sqlite_synchronous: str, log_level: str,
-          demo: bool) -> None:
+          clock_control: bool, demo: bool) -> None:
     """Start the otahub server (AWS IoT APIs over HTTP) on the embedded defaults."""
     if bool(access_key_id) != bool(secret_access_key):
         raise click.UsageError("--access-key-id and --secret-access-key go together")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings(data_dir=data_dir, host=host, port=port, region=region, account_id=account_id,
                         database_url=database_url, access_key_id=access_key_id,
-                        secret_access_key=secret_access_key, sqlite_synchronous=sqlite_synchronous.upper())
+                        secret_access_key=secret_access_key, sqlite_synchronous=sqlite_synchronous.upper(),
+                        clock_control=clock_control)
     app = build_app(settings)
     sock = _bind(host, port)
     endpoint = f"http://{host}:{sock.getsockname()[1]}"

@@ -29,3 +29,19 @@ class FakeClock:
 
     def set(self, when: datetime) -> None:
         self._now = when
+
+
+class AdjustableClock:
+    """The system clock plus an offset that only grows: lets a test or demo move a running server's time on."""
+
+    def __init__(self, base: Clock | None = None) -> None:
+        self._base = base or SystemClock()
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+    def advance(self, delta: timedelta) -> None:
+        if delta < timedelta(0):
+            raise ValueError("time only moves forward")
+        self._offset += delta

@@ -155,7 +155,9 @@ class ThingRegistry:
             existing = tx.thing_groups.get(name)
             arn = self.arns.thing_group(name)
             if existing is not None:
-                same = (existing.ancestors, existing.description, existing.attributes) == (ancestors, description, attrs)
+                same = (existing.ancestors, existing.description, existing.attributes) == (
+                    ancestors, description, attrs,
+                )
                 if same and tx.tags.get(arn) == tags:
                     return existing
                 raise AlreadyExists("Thing group", name, existing.group_id, arn)

@@ -269,7 +269,8 @@ class SqlTags:
         self.conn = conn
 
     def get(self, arn: str) -> dict[str, str]:
-        rows = self.conn.execute(select(tags.c.key, tags.c.value).where(tags.c.resource_arn == arn).order_by(tags.c.key))
+        query = select(tags.c.key, tags.c.value).where(tags.c.resource_arn == arn).order_by(tags.c.key)
+        rows = self.conn.execute(query)
         return {row.key: row.value for row in rows}
 
     def put(self, arn: str, new_tags: dict[str, str]) -> None:

@@ -12,7 +12,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from otahub.storage.sql.repositories import SqlCredentials, SqlTags, SqlThingGroups, SqlThings, SqlThingTypes
+from otahub.storage.sql.repositories import (
+    SqlCredentials,
+    SqlTags,
+    SqlThingGroups,
+    SqlThings,
+    SqlThingTypes,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
