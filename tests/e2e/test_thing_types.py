@@ -28,7 +28,8 @@ def test_create_describe_and_list_thing_type(iot: Any, unique: str) -> None:
     props = described["thingTypeProperties"]
     assert props["thingTypeDescription"] == "Sensor board rev B"
     assert props["searchableAttributes"] == ["model", "site"]
-    assert props["mqtt5Configuration"]["propagatingAttributes"] == [{"userPropertyKey": "model", "thingAttribute": "model"}]
+    propagating = props["mqtt5Configuration"]["propagatingAttributes"]
+    assert propagating == [{"userPropertyKey": "model", "thingAttribute": "model"}]
     assert described["thingTypeMetadata"]["deprecated"] is False
     assert described["thingTypeMetadata"]["creationDate"].year >= 2026
     listed = iot.list_thing_types(thingTypeName=name)["thingTypes"]

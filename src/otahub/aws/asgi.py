@@ -94,20 +94,23 @@ def _headers(scope: Scope) -> dict[str, str]:
     return headers
 
 
+DRAIN_LIMIT = 64 * 1024 * 1024  # past this an oversized body is not read on; the connection just closes
+
+
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    for name, value in scope["headers"]:
-        if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
-            raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
+        if size <= limit:
+            chunks.append(chunk)
+        elif size > DRAIN_LIMIT:
             raise BodyTooLarge
-        chunks.append(chunk)
         if not message.get("more_body", False):
+            if size > limit:
+                raise BodyTooLarge  # read to the end first, so the client is still listening for the 413
             return b"".join(chunks)
 
 

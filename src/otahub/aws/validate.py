@@ -36,10 +36,18 @@ _JAVA_CLASSES = {
 }
 
 
+# Model patterns that cannot mean what they say. iotwireless CertificatePEM's pattern matches only
+# *invalid* base64 (and is not a valid Java regex), so enforcing it would refuse every real PEM.
+UNENFORCEABLE_PATTERNS = frozenset({"[^-A-Za-z0-9+/=]|=[^=]|={3,}${1,4096}"})
+_JAVA_HEX_ESCAPE = regex.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+
+
 @cache
 def compiled_pattern(pattern: str) -> regex.Pattern[str] | None:
     """The model's (Java) pattern compiled for `regex`, or None when the model's pattern is broken."""
-    translated = pattern
+    if pattern in UNENFORCEABLE_PATTERNS:
+        return None
+    translated = _JAVA_HEX_ESCAPE.sub(lambda m: f"\\U{int(m.group(1), 16):08x}", pattern)
     for java, ascii_set in _JAVA_CLASSES.items():
         translated = translated.replace(java, ascii_set)
     try:

@@ -13,8 +13,12 @@ from otahub.services.credentials import StartupCredentials
 def run_demo(endpoint: str, region: str, creds: StartupCredentials) -> None:
     time.sleep(0.5)  # let the server start accepting
     iot = boto3.client(
-        "iot", endpoint_url=endpoint, region_name=region, aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key, config=Config(retries={"max_attempts": 5}),
+        "iot",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        config=Config(retries={"max_attempts": 5}),
     )
     iot.create_thing_group(thingGroupName="demo-fleet")
     for n in range(3):

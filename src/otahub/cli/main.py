@@ -17,7 +17,7 @@ from otahub.app import App, build_app
 from otahub.config import DEFAULT_PORT, Settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "OTAHUB"})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="otahub")
 def main() -> None:
     """otahub: self-hosted OTA firmware updates that speak the AWS IoT APIs.
@@ -27,36 +27,131 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int,
-              help="HTTP port for the AWS APIs (0 picks a free one).")
-@click.option("--data-dir", default="./otahub-data", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Where the SQLite database and firmware blobs live; created if missing.")
-@click.option("--region", default="us-east-1", show_default=True, help="AWS region in ARNs and SigV4 scopes.")
-@click.option("--account-id", default="123456789012", show_default=True, help="AWS account id in ARNs.")
-@click.option("--database-url", default=None, help="SQLAlchemy URL; default: SQLite in the data dir.")
-@click.option("--access-key-id", default=None, help="Access key id of a SigV4 key pair to accept.")
-@click.option("--secret-access-key", default=None, help="Its secret (with --access-key-id).")
-@click.option("--sqlite-synchronous", default="FULL", show_default=True,
-              type=click.Choice(["FULL", "NORMAL"], case_sensitive=False),
-              help="SQLite durability: FULL syncs every commit to disk before answering.")
-@click.option("--log-level", default="warning", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]), help="Server log level.")
-@click.option("--clock-control", is_flag=True,
-              help="Let clients move server time forward (POST /_otahub/clock); for tests and demos only.")
-@click.option("--demo", is_flag=True, help="After start-up, run a boto3 round trip against the server and print it.")
-def serve(host: str, port: int, data_dir: Path, region: str, account_id: str, database_url: str | None,
-          access_key_id: str | None, secret_access_key: str | None, sqlite_synchronous: str, log_level: str,
-          clock_control: bool, demo: bool) -> None:
+@click.option(
+    "--host",
+    envvar="OTAHUB_HOST",
+    show_envvar=True,
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    envvar="OTAHUB_PORT",
+    show_envvar=True,
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=int,
+    help="HTTP port for the AWS APIs (0 picks a free one).",
+)
+@click.option(
+    "--data-dir",
+    envvar="OTAHUB_DATA_DIR",
+    show_envvar=True,
+    default="./otahub-data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the SQLite database and firmware blobs live; created if missing.",
+)
+@click.option(
+    "--region",
+    envvar="OTAHUB_REGION",
+    show_envvar=True,
+    default="us-east-1",
+    show_default=True,
+    help="AWS region in ARNs and SigV4 scopes.",
+)
+@click.option(
+    "--account-id",
+    envvar="OTAHUB_ACCOUNT_ID",
+    show_envvar=True,
+    default="123456789012",
+    show_default=True,
+    help="AWS account id in ARNs.",
+)
+@click.option(
+    "--database-url",
+    envvar="OTAHUB_DATABASE_URL",
+    show_envvar=True,
+    default=None,
+    help="SQLAlchemy URL; default: SQLite in the data dir.",
+)
+@click.option(
+    "--access-key-id",
+    envvar="OTAHUB_ACCESS_KEY_ID",
+    show_envvar=True,
+    default=None,
+    help="Access key id of a SigV4 key pair to accept.",
+)
+@click.option(
+    "--secret-access-key",
+    envvar="OTAHUB_SECRET_ACCESS_KEY",
+    show_envvar=True,
+    default=None,
+    help="Its secret (with --access-key-id).",
+)
+@click.option(
+    "--sqlite-synchronous",
+    envvar="OTAHUB_SQLITE_SYNCHRONOUS",
+    show_envvar=True,
+    default="FULL",
+    show_default=True,
+    type=click.Choice(["FULL", "NORMAL"], case_sensitive=False),
+    help="SQLite durability: FULL syncs every commit to disk before answering.",
+)
+@click.option(
+    "--log-level",
+    envvar="OTAHUB_LOG_LEVEL",
+    show_envvar=True,
+    default="warning",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Server log level.",
+)
+@click.option(
+    "--clock-control",
+    envvar="OTAHUB_CLOCK_CONTROL",
+    show_envvar=True,
+    is_flag=True,
+    help="Let clients move server time forward (POST /_otahub/clock); for tests and demos only.",
+)
+@click.option(
+    "--demo",
+    envvar="OTAHUB_DEMO",
+    show_envvar=True,
+    is_flag=True,
+    help="After start-up, run a boto3 round trip against the server and print it.",
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    region: str,
+    account_id: str,
+    database_url: str | None,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    sqlite_synchronous: str,
+    log_level: str,
+    clock_control: bool,
+    demo: bool,
+) -> None:
     """Start the otahub server (AWS IoT APIs over HTTP) on the embedded defaults."""
     if bool(access_key_id) != bool(secret_access_key):
         raise click.UsageError("--access-key-id and --secret-access-key go together")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings(data_dir=data_dir, host=host, port=port, region=region, account_id=account_id,
-                        database_url=database_url, access_key_id=access_key_id,
-                        secret_access_key=secret_access_key, sqlite_synchronous=sqlite_synchronous.upper(),
-                        clock_control=clock_control)
+    settings = Settings(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        region=region,
+        account_id=account_id,
+        database_url=database_url,
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        sqlite_synchronous=sqlite_synchronous.upper(),
+        clock_control=clock_control,
+    )
     app = build_app(settings)
     sock = _bind(host, port)
     endpoint = f"http://{host}:{sock.getsockname()[1]}"
@@ -65,8 +160,15 @@ def serve(host: str, port: int, data_dir: Path, region: str, account_id: str, da
         from otahub.cli.demo import run_demo
 
         threading.Thread(target=run_demo, args=(endpoint, settings.region, app.credentials), daemon=True).start()
-    config = uvicorn.Config(app.asgi, log_level=log_level, access_log=False, lifespan="on",
-                            http="httptools", loop="uvloop", timeout_keep_alive=75)
+    config = uvicorn.Config(
+        app.asgi,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        http="httptools",
+        loop="uvloop",
+        timeout_keep_alive=75,
+    )
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 
 
