@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from otahub.domain.things import PropagatingAttribute, Thing, ThingGroup, ThingType
@@ -66,13 +66,16 @@ class SqlThings:
         if where.type_name:
             query = query.where(things.c.type_name == where.type_name)
         if where.attribute_name:
-            condition = and_(thing_attributes.c.thing_seq == things.c.seq,
-                             thing_attributes.c.name == where.attribute_name)
-            if where.attribute_value is not None:
-                value = thing_attributes.c.value
-                condition = and_(condition, value.startswith(where.attribute_value, autoescape=True)
-                                 if where.attribute_prefix else value == where.attribute_value)
-            query = query.where(exists().where(condition))
+            # Driven from the (name, value) index, so a rare attribute does not scan every thing.
+            attrs = thing_attributes.c
+            query = query.join(thing_attributes, attrs.thing_seq == things.c.seq).where(
+                attrs.name == where.attribute_name
+            )
+            if where.attribute_value is not None and where.attribute_prefix:
+                query = query.where(attrs.value >= where.attribute_value,
+                                    attrs.value < where.attribute_value + "\U0010ffff")
+            elif where.attribute_value is not None:
+                query = query.where(attrs.value == where.attribute_value)
         rows = self.conn.execute(query.order_by(things.c.seq).limit(limit))
         return [(row.seq, _thing(row)) for row in rows]
 
@@ -239,17 +242,22 @@ class SqlThingGroups:
         ).first()
         if row is None:
             return []
+        members = thing_group_members.c
         if recursive:
-            group_seqs = select(thing_groups.c.seq).where(thing_groups.c.path.startswith(row.path, autoescape=True))
-            member = thing_group_members.c.group_seq.in_(group_seqs)
+            subtree = select(thing_groups.c.seq).where(thing_groups.c.path.startswith(row.path, autoescape=True))
+            in_group = members.group_seq.in_(subtree)
         else:
-            member = thing_group_members.c.group_seq == row.seq
+            in_group = members.group_seq == row.seq
+        # Driven from the membership table (its primary key orders by group, then thing).
         query = (
-            select(things.c.seq, things.c.name)
-            .where(things.c.seq > after, exists().where(thing_group_members.c.thing_seq == things.c.seq, member))
-            .order_by(things.c.seq).limit(limit)
+            select(members.thing_seq, things.c.name)
+            .join(things, things.c.seq == members.thing_seq)
+            .where(in_group, members.thing_seq > after)
+            .distinct()
+            .order_by(members.thing_seq)
+            .limit(limit)
         )
-        return [(r.seq, r.name) for r in self.conn.execute(query)]
+        return [(r.thing_seq, r.name) for r in self.conn.execute(query)]
 
 
 def _thing_seq(conn: Connection, name: str) -> int | None:
