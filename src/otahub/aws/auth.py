@@ -153,7 +153,7 @@ def _expected_signature(request: AwsRequest, scope: SignatureScope, secret: str)
     if scope.presigned and scope.service != "s3":
         aws_request.context["payload_signing_enabled"] = True
     canonical = signer.canonical_request(aws_request)
-    return signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
+    return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
 
 
 _SIGNERS: dict[tuple[bool, bool], type[SigV4Auth]] = {

@@ -64,11 +64,16 @@ class CredentialRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    things: ThingRepository
-    thing_types: ThingTypeRepository
-    thing_groups: ThingGroupRepository
-    tags: TagRepository
-    credentials: CredentialRepository
+    @property
+    def things(self) -> ThingRepository: ...
+    @property
+    def thing_types(self) -> ThingTypeRepository: ...
+    @property
+    def thing_groups(self) -> ThingGroupRepository: ...
+    @property
+    def tags(self) -> TagRepository: ...
+    @property
+    def credentials(self) -> CredentialRepository: ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import CursorResult, Row
 
 from otahub.domain.things import PropagatingAttribute, Thing, ThingGroup, ThingType
 from otahub.services.ports import ThingFilter
@@ -19,6 +19,12 @@ from otahub.storage.sql.tables import (
     thing_types,
     things,
 )
+
+
+def _new_seq(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _thing(row: Row[Any]) -> Thing:
@@ -37,7 +43,7 @@ class SqlThings:
         return _thing(row) if row else None
 
     def add(self, thing: Thing) -> None:
-        seq = self.conn.execute(insert(things).values(**_thing_values(thing))).inserted_primary_key[0]
+        seq = _new_seq(self.conn.execute(insert(things).values(**_thing_values(thing))))
         self._write_attributes(seq, thing.attributes)
 
     def save(self, thing: Thing) -> None:
@@ -171,9 +177,9 @@ class SqlThingGroups:
         parent = group.parent_name
         parent_seq = self._seq(parent) if parent else None
         parent_path = (self._path(parent) if parent else None) or "/"
-        seq = self.conn.execute(
-            insert(thing_groups).values(parent_seq=parent_seq, path="", **_group_values(group))
-        ).inserted_primary_key[0]
+        seq = _new_seq(
+            self.conn.execute(insert(thing_groups).values(parent_seq=parent_seq, path="", **_group_values(group)))
+        )
         self.conn.execute(update(thing_groups).where(thing_groups.c.seq == seq).values(path=f"{parent_path}{seq}/"))
 
     def save(self, group: ThingGroup) -> None:
