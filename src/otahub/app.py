@@ -48,4 +48,5 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
         registry, store.secret_for, clock,
     )
-    return App(AwsAsgiApp(pipeline, clock_control=control), engine, startup_credentials)
+    workers = 0 if engine.dialect.name == "sqlite" else 16  # SQLite is local and single-writer: no pool
+    return App(AwsAsgiApp(pipeline, workers=workers, clock_control=control), engine, startup_credentials)

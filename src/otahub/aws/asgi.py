@@ -31,8 +31,10 @@ class AwsAsgiApp:
     def __init__(
         self, pipeline: AwsPipeline, workers: int = 8, clock_control: AdjustableClock | None = None
     ) -> None:
+        """``workers=0`` runs the pipeline on the event loop itself: cheaper per call when the store is
+        local (SQLite) and every request is short CPU work; a pool lets network databases overlap."""
         self.pipeline = pipeline
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otahub-aws")
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otahub-aws") if workers else None
         self.clock_control = clock_control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,8 +59,10 @@ class AwsAsgiApp:
         if self.clock_control is not None and request.path == CLOCK_CONTROL_PATH:
             await _send(send, _control_clock(self.clock_control, request))
             return
-        loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(self.executor, self.pipeline.handle, request)
+        if self.executor is None:
+            response = self.pipeline.handle(request)
+        else:
+            response = await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.handle, request)
         await _send(send, response)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -67,7 +71,8 @@ class AwsAsgiApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.executor.shutdown(wait=True)
+                if self.executor is not None:
+                    self.executor.shutdown(wait=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
@@ -112,8 +113,14 @@ def verify_signature(
 
 
 def _signed_at(scope: SignatureScope) -> datetime:
+    stamp = scope.timestamp
     try:
-        signed_at = datetime.strptime(scope.timestamp, SIGV4_TIMESTAMP).replace(tzinfo=UTC)
+        if len(stamp) != 16 or stamp[8] != "T" or stamp[15] != "Z":
+            raise ValueError(stamp)
+        signed_at = datetime(
+            int(stamp[0:4]), int(stamp[4:6]), int(stamp[6:8]), int(stamp[9:11]), int(stamp[11:13]),
+            int(stamp[13:15]), tzinfo=UTC,
+        )
     except ValueError as exc:
         raise AuthError("IncompleteSignatureException", "X-Amz-Date is missing or malformed", 400) from exc
     if scope.timestamp[:8] != scope.date:
@@ -139,10 +146,14 @@ def _check_time(scope: SignatureScope, signed_at: datetime, now: datetime) -> No
         )
 
 
+@lru_cache(maxsize=256)
+def _signer(access_key: str, secret: str, service: str, region: str, presigned: bool) -> SigV4Auth:
+    """botocore's signers keep no per-request state, so one per key and scope serves every request."""
+    return _SIGNERS[(service == "s3", presigned)](Credentials(access_key, secret), service, region)
+
+
 def _expected_signature(request: AwsRequest, scope: SignatureScope, secret: str) -> str:
-    credentials = Credentials(scope.access_key, secret)
-    signer_cls = _SIGNERS[(scope.service == "s3", scope.presigned)]
-    signer = signer_cls(credentials, scope.service, scope.region)
+    signer = _signer(scope.access_key, secret, scope.service, scope.region, scope.presigned)
     query = request.query_string
     if scope.presigned:
         query = "&".join(p for p in query.split("&") if not p.startswith("X-Amz-Signature="))

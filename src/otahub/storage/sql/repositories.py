@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult, Row
 
 from otahub.domain.things import PropagatingAttribute, Thing, ThingGroup, ThingType
@@ -19,6 +19,15 @@ from otahub.storage.sql.tables import (
     thing_types,
     things,
 )
+
+# Hot-path statements are built once: building a select per call costs more than running it.
+_THING_BY_NAME = select(things).where(things.c.name == bindparam("name"))
+_THING_SEQ_BY_NAME = select(things.c.seq).where(things.c.name == bindparam("name"))
+_INSERT_THING = insert(things)
+_INSERT_ATTRIBUTES = insert(thing_attributes)
+_TYPE_BY_NAME = select(thing_types).where(thing_types.c.name == bindparam("name"))
+_GROUP_BY_NAME = select(thing_groups).where(thing_groups.c.name == bindparam("name"))
+_GROUP_SEQ_BY_NAME = select(thing_groups.c.seq).where(thing_groups.c.name == bindparam("name"))
 
 
 def _new_seq(result: CursorResult[Any]) -> int:
@@ -39,11 +48,11 @@ class SqlThings:
         self.conn = conn
 
     def get(self, name: str) -> Thing | None:
-        row = self.conn.execute(select(things).where(things.c.name == name)).first()
+        row = self.conn.execute(_THING_BY_NAME, {"name": name}).first()
         return _thing(row) if row else None
 
     def add(self, thing: Thing) -> None:
-        seq = _new_seq(self.conn.execute(insert(things).values(**_thing_values(thing))))
+        seq = _new_seq(self.conn.execute(_INSERT_THING, _thing_values(thing)))
         self._write_attributes(seq, thing.attributes)
 
     def save(self, thing: Thing) -> None:
@@ -55,12 +64,11 @@ class SqlThings:
 
     def _write_attributes(self, seq: int, attributes: dict[str, str]) -> None:
         if attributes:
-            self.conn.execute(
-                insert(thing_attributes), [{"thing_seq": seq, "name": k, "value": v} for k, v in attributes.items()]
-            )
+            rows = [{"thing_seq": seq, "name": k, "value": v} for k, v in attributes.items()]
+            self.conn.execute(_INSERT_ATTRIBUTES, rows)
 
     def delete(self, name: str) -> None:
-        seq = self.conn.execute(select(things.c.seq).where(things.c.name == name)).scalar()
+        seq = self.conn.execute(_THING_SEQ_BY_NAME, {"name": name}).scalar()
         if seq is None:
             return
         self.conn.execute(delete(thing_attributes).where(thing_attributes.c.thing_seq == seq))
@@ -130,7 +138,7 @@ class SqlThingTypes:
         self.conn = conn
 
     def get(self, name: str) -> ThingType | None:
-        row = self.conn.execute(select(thing_types).where(thing_types.c.name == name)).first()
+        row = self.conn.execute(_TYPE_BY_NAME, {"name": name}).first()
         return _thing_type(row) if row else None
 
     def add(self, thing_type: ThingType) -> None:
@@ -164,13 +172,13 @@ class SqlThingGroups:
         self.conn = conn
 
     def _seq(self, name: str) -> int | None:
-        return self.conn.execute(select(thing_groups.c.seq).where(thing_groups.c.name == name)).scalar()
+        return self.conn.execute(_GROUP_SEQ_BY_NAME, {"name": name}).scalar()
 
     def _path(self, name: str) -> str | None:
         return self.conn.execute(select(thing_groups.c.path).where(thing_groups.c.name == name)).scalar()
 
     def get(self, name: str) -> ThingGroup | None:
-        row = self.conn.execute(select(thing_groups).where(thing_groups.c.name == name)).first()
+        row = self.conn.execute(_GROUP_BY_NAME, {"name": name}).first()
         return _group(row) if row else None
 
     def add(self, group: ThingGroup) -> None:
@@ -267,7 +275,7 @@ class SqlThingGroups:
 
 
 def _thing_seq(conn: Connection, name: str) -> int | None:
-    return conn.execute(select(things.c.seq).where(things.c.name == name)).scalar()
+    return conn.execute(_THING_SEQ_BY_NAME, {"name": name}).scalar()
 
 
 def _group_values(group: ThingGroup) -> dict[str, Any]:
