@@ -59,14 +59,22 @@ def _compile(
     return re.compile("".join(parts)), required, literal_chars, tuple(labels)
 
 
+def _first_segment(path: str) -> str:
+    return path.lstrip("/").split("/", 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Router:
-    by_method: dict[str, tuple[Route, ...]]
+    """Routes bucketed by (method, first path segment); templates that start with a label come after."""
+
+    buckets: dict[tuple[str, str], tuple[Route, ...]]
+    label_first: dict[str, tuple[Route, ...]]
 
     def resolve(self, method: str, path: str, query_string: str) -> tuple[OperationModel, dict[str, str]] | None:
-        routes = self.by_method.get(method.upper(), ())
+        method = method.upper()
         query = dict(parse_qsl(query_string, keep_blank_values=True)) if query_string else {}
         for candidate in (path, unquote(path)):
+            routes = self.buckets.get((method, _first_segment(candidate)), ()) + self.label_first.get(method, ())
             for route in routes:
                 labels = route.match(candidate, query)
                 if labels is not None:
@@ -77,12 +85,21 @@ class Router:
 @cache
 def router_for(service_name: str) -> Router:
     model = service_model(service_name)
-    table: dict[str, list[Route]] = {}
+    buckets: dict[tuple[str, str], list[Route]] = {}
+    label_first: dict[str, list[Route]] = {}
     for op_name in model.operation_names:
         op = model.operation_model(op_name)
-        pattern, required, literal_chars, labels = _compile(op.http["requestUri"])
+        template = op.http["requestUri"]
+        pattern, required, literal_chars, labels = _compile(template)
         route = Route(op, pattern, required, (len(required), literal_chars, -len(labels)), labels)
-        table.setdefault(op.http["method"].upper(), []).append(route)
-    return Router(
-        {m: tuple(sorted(rs, key=lambda r: r.specificity, reverse=True)) for m, rs in table.items()}
-    )
+        method = op.http["method"].upper()
+        first = _first_segment(template.partition("?")[0])
+        if first.startswith("{"):
+            label_first.setdefault(method, []).append(route)
+        else:
+            buckets.setdefault((method, first), []).append(route)
+
+    def ordered(routes: list[Route]) -> tuple[Route, ...]:
+        return tuple(sorted(routes, key=lambda r: r.specificity, reverse=True))
+
+    return Router({k: ordered(v) for k, v in buckets.items()}, {k: ordered(v) for k, v in label_first.items()})
