@@ -34,6 +34,10 @@ _JAVA_CLASSES = {
     r"\p{Punct}": r"!-/:-@\[-`{-~",
     r"\p{ASCII}": r"\x00-\x7F",
 }
+# Java's \w, \d and \s are ASCII-only too, where `regex`'s are Unicode (and regex.ASCII would also
+# narrow \p{L} and the like). Java's \S therefore also admits the Unicode-only white space.
+_JAVA_SHORTHANDS = {"w": r"a-zA-Z0-9_", "d": r"0-9", "s": r" \t\n\x0B\f\r"}
+_NON_ASCII_SPACE = r"\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
 
 
 # Model patterns that cannot mean what they say. iotwireless CertificatePEM's pattern matches only
@@ -47,14 +51,51 @@ def compiled_pattern(pattern: str) -> regex.Pattern[str] | None:
     """The model's (Java) pattern compiled for `regex`, or None when the model's pattern is broken."""
     if pattern in UNENFORCEABLE_PATTERNS:
         return None
-    translated = _JAVA_HEX_ESCAPE.sub(lambda m: f"\\U{int(m.group(1), 16):08x}", pattern)
-    for java, ascii_set in _JAVA_CLASSES.items():
-        translated = translated.replace(java, ascii_set)
+    translated = _java_classes(_JAVA_HEX_ESCAPE.sub(lambda m: f"\\U{int(m.group(1), 16):08x}", pattern))
     try:
         return regex.compile(translated, regex.DOTALL)
     except regex.error:
         log.warning("model pattern %r does not compile; it is not enforced", pattern)
         return None
+
+
+def _java_classes(pattern: str) -> str:
+    """Spell Java's ASCII-only classes (POSIX ``\\p{...}``, ``\\w``, ``\\d``, ``\\s`` and their negations)
+    as explicit sets, inside or outside a bracket expression."""
+    out: list[str] = []
+    in_set = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escape = pattern[i : i + 2]
+            name = pattern[i + 1]
+            close = pattern.find("}", i)
+            posix = pattern[i : close + 1] if name == "p" and close > 0 else ""
+            if posix in _JAVA_CLASSES:
+                out.append(_JAVA_CLASSES[posix] if in_set else f"[{_JAVA_CLASSES[posix]}]")
+                i += len(posix)
+                continue
+            ascii_set = _JAVA_SHORTHANDS.get(name.lower())
+            if ascii_set is None:
+                out.append(escape)
+            elif not in_set:
+                out.append(f"[{'^' if name.isupper() else ''}{ascii_set}]")
+            elif name.islower():
+                out.append(ascii_set)
+            elif name == "S":
+                out.append(escape + _NON_ASCII_SPACE)
+            else:
+                out.append(escape)  # a \W or \D inside [...] stays Unicode; no model uses one
+            i += 2
+            continue
+        if char == "[" and not in_set:
+            in_set = True
+        elif char == "]" and in_set:
+            in_set = False
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 @dataclass

@@ -38,6 +38,9 @@ def test_every_model_pattern_compiles_except_the_known_broken_ones() -> None:
         ("[\\p{Graph}\\x20]*", "Sensor board rev B", "tab\there"),
         ("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$", "équipe 1", "semi;colon"),
         ("[a-zA-Z0-9\\s'\\x{0022},.:\\\\\\/{$}\\[\\]=_\\-\\+]+", 'say "hi"', "pipe|"),
+        ("[\\w+=,.@-]+", "a_b", "é"),  # Java's \w is ASCII-only
+        ("\\S{2}", "a\xa0", "a "),  # so Java's \S admits Unicode-only white space
+        ("\\d+", "42", "٤٢"),
     ],
 )
 def test_java_pattern_dialect(pattern: str, good: str, bad: str) -> None:
