@@ -50,14 +50,16 @@ class UtcDateTime(TypeDecorator[datetime]):
 NAME = String(128)
 
 credentials = Table(
-    "credentials", metadata,
+    "credentials",
+    metadata,
     Column("access_key_id", String(128), primary_key=True),
     Column("secret_access_key", String(128), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
 thing_types = Table(
-    "thing_types", metadata,
+    "thing_types",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("name", NAME, nullable=False, unique=True),
     Column("type_id", String(64), nullable=False),
@@ -70,7 +72,8 @@ thing_types = Table(
 )
 
 things = Table(
-    "things", metadata,
+    "things",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("name", NAME, nullable=False, unique=True),
     Column("thing_id", String(64), nullable=False),
@@ -82,7 +85,8 @@ things = Table(
 )
 
 thing_attributes = Table(
-    "thing_attributes", metadata,
+    "thing_attributes",
+    metadata,
     Column("thing_seq", Integer, ForeignKey("things.seq", ondelete="CASCADE"), primary_key=True),
     Column("name", NAME, primary_key=True),
     Column("value", String(800), nullable=False),
@@ -90,7 +94,8 @@ thing_attributes = Table(
 )
 
 thing_groups = Table(
-    "thing_groups", metadata,
+    "thing_groups",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("name", NAME, nullable=False, unique=True),
     Column("group_id", String(64), nullable=False),
@@ -105,15 +110,70 @@ thing_groups = Table(
 )
 
 thing_group_members = Table(
-    "thing_group_members", metadata,
+    "thing_group_members",
+    metadata,
     Column("group_seq", Integer, ForeignKey("thing_groups.seq", ondelete="CASCADE"), primary_key=True),
     Column("thing_seq", Integer, ForeignKey("things.seq", ondelete="CASCADE"), primary_key=True),
     Index("ix_thing_group_members_thing_seq", "thing_seq"),
 )
 
 tags = Table(
-    "tags", metadata,
+    "tags",
+    metadata,
     Column("resource_arn", String(2048), primary_key=True),
     Column("key", String(128), primary_key=True),
     Column("value", String(256), nullable=False),
+)
+
+buckets = Table(
+    "buckets",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("versioning", String(16), nullable=False, default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+objects = Table(
+    "objects",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("bucket", String(63), ForeignKey("buckets.name"), nullable=False),
+    Column("key", String(1024), nullable=False),
+    Column("version_id", String(64), nullable=False),
+    Column("is_latest", Boolean, nullable=False),
+    Column("etag", String(80), nullable=False),
+    Column("sha256", String(64)),  # NULL: a delete marker
+    Column("size", BigInteger, nullable=False),
+    Column("md5", String(32)),
+    Column("content_type", String(256)),
+    Column("metadata", JSON, nullable=False),
+    Column("checksums", JSON, nullable=False),
+    Column("last_modified", UtcDateTime(), nullable=False),
+    Index("ix_objects_bucket_key", "bucket", "key", "seq"),
+    Index("ix_objects_latest", "bucket", "is_latest", "key"),
+    Index("ix_objects_sha256", "sha256"),
+)
+
+multipart_uploads = Table(
+    "multipart_uploads",
+    metadata,
+    Column("upload_id", String(64), primary_key=True),
+    Column("bucket", String(63), ForeignKey("buckets.name"), nullable=False),
+    Column("key", String(1024), nullable=False),
+    Column("content_type", String(256)),
+    Column("metadata", JSON, nullable=False),
+    Column("initiated", UtcDateTime(), nullable=False),
+)
+
+multipart_parts = Table(
+    "multipart_parts",
+    metadata,
+    Column("upload_id", String(64), ForeignKey("multipart_uploads.upload_id", ondelete="CASCADE"), primary_key=True),
+    Column("part_number", Integer, primary_key=True),
+    Column("etag", String(80), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("md5", String(32), nullable=False),
+    Column("last_modified", UtcDateTime(), nullable=False),
+    Index("ix_multipart_parts_sha256", "sha256"),
 )

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from otahub.storage.sql.object_repositories import SqlBuckets, SqlMultipart, SqlObjects
 from otahub.storage.sql.repositories import (
     SqlCredentials,
     SqlTags,
@@ -66,6 +67,9 @@ class SqlUnitOfWork:
         self.thing_groups = SqlThingGroups(self.conn)
         self.tags = SqlTags(self.conn)
         self.credentials = SqlCredentials(self.conn)
+        self.buckets = SqlBuckets(self.conn)
+        self.objects = SqlObjects(self.conn)
+        self.multipart = SqlMultipart(self.conn)
 
 
 class SqlUnitOfWorkFactory:
