@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 from otahub.aws.messages import AwsRequest, AwsResponse
-from otahub.aws.pipeline import AwsPipeline
+from otahub.aws.pipeline import AwsPipeline, Call
 from otahub.domain.clock import AdjustableClock
+from otahub.services.ports import BlobSpool
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -21,7 +23,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 class BodyTooLarge(Exception):
-    pass
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"body over {limit} bytes")
+        self.limit = limit
 
 
 CLOCK_CONTROL_PATH = "/_otahub/clock"
@@ -29,13 +33,20 @@ CLOCK_CONTROL_PATH = "/_otahub/clock"
 
 class AwsAsgiApp:
     def __init__(
-        self, pipeline: AwsPipeline, workers: int = 8, clock_control: AdjustableClock | None = None
+        self,
+        pipeline: AwsPipeline,
+        workers: int = 8,
+        clock_control: AdjustableClock | None = None,
+        spool: Callable[[], BlobSpool] | None = None,
+        max_upload_bytes: int = 5 * 1024**3,
     ) -> None:
         """``workers=0`` runs the pipeline on the event loop itself: cheaper per call when the store is
         local (SQLite) and every request is short CPU work; a pool lets network databases overlap."""
         self.pipeline = pipeline
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otahub-aws") if workers else None
         self.clock_control = clock_control
+        self.spool = spool
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -43,27 +54,60 @@ class AwsAsgiApp:
             return
         if scope["type"] != "http":
             return
-        limit = self.pipeline.settings.max_body_bytes
-        try:
-            body = await _read_body(scope, receive, limit)
-        except BodyTooLarge:
-            await _send(send, _too_large(limit))
-            return
         request = AwsRequest(
             method=scope["method"],
             path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0],
             query_string=scope.get("query_string", b"").decode("latin-1"),
             headers=_headers(scope),
-            body=body,
         )
         if self.clock_control is not None and request.path == CLOCK_CONTROL_PATH:
+            request.body = await _read_body(receive, self.pipeline.settings.max_body_bytes)
             await _send(send, _control_clock(self.clock_control, request))
             return
+        call = Call(str(uuid.uuid4()))
+        body_read = False
+        try:
+            self.pipeline.start(request, call)
+            body_read = True
+            if call.streams_input and self.spool is not None:
+                request.spooled = await self._spool_body(receive)
+            else:
+                request.body = await _read_body(receive, self.pipeline.settings.max_body_bytes)
+            response = await self._finish(request, call)
+        except BodyTooLarge as error:
+            response = _too_large(error.limit)
+        except Exception as error:
+            if not body_read:  # refused before reading: drain, so the client is still listening for the answer
+                await _drain(receive)
+            response = self.pipeline.error_response(request, call, error)
+        finally:
+            if request.spooled is not None:
+                request.spooled.discard()
+        await _send(send, response, head=request.method == "HEAD")
+
+    async def _finish(self, request: AwsRequest, call: Call) -> AwsResponse:
         if self.executor is None:
-            response = self.pipeline.handle(request)
-        else:
-            response = await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.handle, request)
-        await _send(send, response)
+            return self.pipeline.finish(request, call)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.finish, request, call)
+
+    async def _spool_body(self, receive: Receive) -> Any:
+        assert self.spool is not None
+        spool = self.spool()
+        size = 0
+        try:
+            while True:
+                message = await receive()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_upload_bytes:
+                    raise BodyTooLarge(self.max_upload_bytes)
+                spool.write(chunk)
+                if not message.get("more_body", False):
+                    break
+            return await asyncio.get_running_loop().run_in_executor(None, spool.finish)
+        except BaseException:
+            spool.discard()
+            raise
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -102,7 +146,16 @@ def _headers(scope: Scope) -> dict[str, str]:
 DRAIN_LIMIT = 64 * 1024 * 1024  # past this an oversized body is not read on; the connection just closes
 
 
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+async def _drain(receive: Receive) -> None:
+    drained = 0
+    while drained <= DRAIN_LIMIT:
+        message = await receive()
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -112,14 +165,14 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         if size <= limit:
             chunks.append(chunk)
         elif size > DRAIN_LIMIT:
-            raise BodyTooLarge
+            raise BodyTooLarge(limit)
         if not message.get("more_body", False):
             if size > limit:
-                raise BodyTooLarge  # read to the end first, so the client is still listening for the 413
+                raise BodyTooLarge(limit)  # read to the end first, so the client is still listening for the 413
             return b"".join(chunks)
 
 
-def _too_large(limit: int) -> AwsResponse:
+def _too_large(limit: int) -> AwsResponse:  # before any codec is known, so plain JSON
     message = f"Request body exceeds the limit of {limit} bytes"
     body = json.dumps({"message": message}).encode()
     headers = {"x-amzn-ErrorType": "RequestEntityTooLargeException", "Content-Type": "application/json",
@@ -127,8 +180,17 @@ def _too_large(limit: int) -> AwsResponse:
     return AwsResponse(413, headers, body)
 
 
-async def _send(send: Send, response: AwsResponse) -> None:
+async def _send(send: Send, response: AwsResponse, head: bool = False) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
-    headers.append((b"content-length", str(len(response.body)).encode()))
+    if not any(k.lower() == "content-length" for k in response.headers):
+        headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
+    if head:
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if response.stream is None:
+        await send({"type": "http.response.body", "body": response.body})
+        return
+    for chunk in response.stream:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from otahub.aws.errors import WireError
+from otahub.aws.messages import AwsRequest
+from otahub.domain.errors import DomainError
+
 Params = dict[str, Any]
 Result = dict[str, Any]
 
@@ -22,18 +26,28 @@ class CallContext:
     region: str
     account_id: str
     now: datetime
+    request: AwsRequest  # for handlers that read raw headers or a spooled body (S3)
 
 
 Handler = Callable[[CallContext, Params], Result]
+ErrorMapper = Callable[[DomainError], WireError | None]
 
 
 class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[tuple[str, str], Handler] = {}
+        self._error_mappers: dict[str, ErrorMapper] = {}
 
-    def add(self, service: str, handlers: Mapping[str, Handler]) -> None:
+    def add(self, service: str, handlers: Mapping[str, Handler], error_mapper: ErrorMapper | None = None) -> None:
+        """Register a service's handlers; ``error_mapper`` overrides the model-driven error table
+        for services (like S3) whose errors are mostly not modelled."""
         for operation, handler in handlers.items():
             self._handlers[(service, operation)] = handler
+        if error_mapper is not None:
+            self._error_mappers[service] = error_mapper
+
+    def error_mapper(self, service: str) -> ErrorMapper | None:
+        return self._error_mappers.get(service)
 
     def find(self, service: str, operation: str) -> Handler | None:
         return self._handlers.get((service, operation))

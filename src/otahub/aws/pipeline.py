@@ -1,6 +1,9 @@
 """One AWS request in, one AWS response out: auth -> route -> parse -> validate -> handle -> serialize.
 
-Pure with respect to transport: the ASGI adapter, tests and benchmarks all call ``handle``.
+Pure with respect to transport: the ASGI adapter, tests and benchmarks call it. A call runs in two
+steps so that bodies too large for memory can be spooled in between: ``start`` reads the signature
+scope (and, where the payload hash is a signed header, as in S3, verifies it and routes), and
+``finish`` does the rest once the body is in ``request.body`` or ``request.spooled``.
 """
 
 from __future__ import annotations
@@ -8,14 +11,14 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from otahub.aws import serializer
-from otahub.aws.auth import AuthError, read_scope, verify_signature
+from otahub.aws.auth import AuthError, SignatureScope, read_scope, verify_signature
+from otahub.aws.codecs import Codec, codec_for
 from otahub.aws.dispatch import CallContext, HandlerRegistry
 from otahub.aws.errors import WireError, from_domain, validation_error
 from otahub.aws.messages import AwsRequest, AwsResponse
-from otahub.aws.parser import InputError, parse_request
+from otahub.aws.parser import InputError
 from otahub.aws.routing import router_for
 from otahub.aws.spec import OperationModel, ServiceModel, service_for_signing_name
 from otahub.aws.validate import validate_input
@@ -32,6 +35,21 @@ class PipelineSettings:
     max_body_bytes: int = 10 * 1024 * 1024
 
 
+@dataclass
+class Call:
+    request_id: str
+    service: ServiceModel | None = None
+    codec: Codec | None = None
+    scope: SignatureScope | None = None
+    operation: OperationModel | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    verified: bool = False
+
+    @property
+    def streams_input(self) -> bool:
+        return self.operation is not None and bool(self.operation.has_streaming_input)
+
+
 class AwsPipeline:
     def __init__(
         self,
@@ -46,20 +64,14 @@ class AwsPipeline:
         self.clock = clock
 
     def handle(self, request: AwsRequest) -> AwsResponse:
-        request_id = str(uuid.uuid4())
+        call = Call(str(uuid.uuid4()))
         try:
-            return self._handle(request, request_id)
-        except WireError as error:
-            return serializer.serialize_error(error.code, error.status, error.message, request_id, error.fields)
-        except AuthError as error:
-            return serializer.serialize_error(error.code, error.status, error.message, request_id)
-        except Exception:
-            log.exception("unhandled error for %s %s", request.method, request.path)
-            return serializer.serialize_error(
-                "InternalFailureException", 500, "An internal error occurred; it has been logged.", request_id
-            )
+            self.start(request, call)
+            return self.finish(request, call)
+        except Exception as error:
+            return self.error_response(request, call, error)
 
-    def _handle(self, request: AwsRequest, request_id: str) -> AwsResponse:
+    def start(self, request: AwsRequest, call: Call) -> Call:
         scope = read_scope(request)
         if scope is None:
             raise WireError("MissingAuthenticationTokenException", 403, "Missing Authentication Token")
@@ -68,24 +80,55 @@ class AwsPipeline:
             raise WireError(
                 "UnrecognizedClientException", 403, f"Credential scope names unknown service '{scope.service}'"
             )
+        call.service, call.scope, call.codec = service, scope, codec_for(service.protocol)
+        if call.codec.payload_signed_in_header:
+            verify_signature(request, scope, self.secret_for, self.clock.now())
+            call.verified = True
+            call.operation, call.labels = self._route(service, request)
+        return call
+
+    def finish(self, request: AwsRequest, call: Call) -> AwsResponse:
+        assert call.service is not None and call.scope is not None and call.codec is not None
         now = self.clock.now()
-        verify_signature(request, scope, self.secret_for, now)
-        op, labels = self._route(service, request)
-        params = self._parse(service, op, request, labels)
+        if not call.verified:
+            verify_signature(request, call.scope, self.secret_for, now)
+        if call.operation is None:
+            call.operation, call.labels = self._route(call.service, request)
+        op, service = call.operation, call.service
+        params = self._parse(service, call.codec, op, request, call.labels)
         handler = self.registry.find(service.service_name, op.name)
         if handler is None:
             raise WireError(
-                "NotImplementedException", 501,
-                f"otahub does not implement {service.service_name}:{op.name} yet",
+                "NotImplementedException", 501, f"otahub does not implement {service.service_name}:{op.name} yet"
             )
         context = CallContext(
-            service.service_name, op.name, request_id, self.settings.region, self.settings.account_id, now
+            service.service_name, op.name, call.request_id, self.settings.region, self.settings.account_id, now,
+            request,
         )
-        try:
-            result = handler(context, params)
-        except DomainError as error:
-            raise from_domain(service, op, error) from error
-        return serializer.serialize_result(op, result, request_id)
+        result = handler(context, params)
+        return call.codec.serialize_result(op, result, call.request_id)
+
+    def error_response(self, request: AwsRequest, call: Call, error: Exception) -> AwsResponse:
+        codec = call.codec or codec_for("rest-json")
+        wire = self._wire_error(call, error)
+        if wire is None:
+            log.error("unhandled error for %s %s", request.method, request.path, exc_info=error)
+            wire = WireError("InternalFailureException", 500, "An internal error occurred; it has been logged.")
+        response = codec.serialize_error(wire.code, wire.status, wire.message, call.request_id, wire.fields)
+        if request.method == "HEAD" or wire.status == 304:
+            response.body = b""
+        return response
+
+    def _wire_error(self, call: Call, error: Exception) -> WireError | None:
+        if isinstance(error, WireError):
+            return error
+        if isinstance(error, AuthError):
+            return WireError(error.code, error.status, error.message)
+        if isinstance(error, DomainError) and call.service is not None and call.operation is not None:
+            mapper = self.registry.error_mapper(call.service.service_name)
+            mapped = mapper(error) if mapper else None
+            return mapped or from_domain(call.service, call.operation, error)
+        return None
 
     def _route(self, service: ServiceModel, request: AwsRequest) -> tuple[OperationModel, dict[str, str]]:
         found = router_for(service.service_name).resolve(request.method, request.path, request.query_string)
@@ -97,10 +140,10 @@ class AwsPipeline:
         return found
 
     def _parse(
-        self, service: ServiceModel, op: OperationModel, request: AwsRequest, labels: dict[str, str]
+        self, service: ServiceModel, codec: Codec, op: OperationModel, request: AwsRequest, labels: dict[str, str]
     ) -> dict[str, object]:
         try:
-            params = parse_request(op, request, labels)
+            params = codec.parse_request(op, request, labels)
         except InputError as error:
             if error.code:
                 raise WireError(error.code, 400, error.message) from error

@@ -103,6 +103,7 @@ class SpooledBlob(Protocol):
     def checksum(self, algorithm: str) -> str | None:
         """Base64 digest for an S3 checksum algorithm (CRC32, CRC32C, SHA1, SHA256), if computed."""
         ...
+    def discard(self) -> None: ...
 
 
 class BlobStore(Protocol):

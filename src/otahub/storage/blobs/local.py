@@ -33,6 +33,10 @@ class LocalSpooledBlob:
     def checksum(self, algorithm: str) -> str | None:
         return self.checksums.get(algorithm.upper())
 
+    def discard(self) -> None:
+        """Remove the temporary file if it was not committed (committing moves it away)."""
+        self.path.unlink(missing_ok=True)
+
 
 class LocalSpool:
     def __init__(self, path: Path) -> None:
