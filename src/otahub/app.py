@@ -10,12 +10,16 @@ from otahub.aws.asgi import AwsAsgiApp
 from otahub.aws.dispatch import HandlerRegistry
 from otahub.aws.iot import IotApi
 from otahub.aws.pipeline import AwsPipeline, PipelineSettings
+from otahub.aws.s3 import S3Api
+from otahub.aws.s3 import map_error as s3_errors
 from otahub.config import Settings
 from otahub.domain.clock import AdjustableClock, Clock, SystemClock
 from otahub.domain.ids import Arns
 from otahub.services.credentials import CredentialStore, StartupCredentials
+from otahub.services.objects import ObjectStore
 from otahub.services.tags import TagService
 from otahub.services.things import ThingRegistry
+from otahub.storage.blobs.local import LocalBlobStore
 from otahub.storage.sql.unit_of_work import SqlUnitOfWorkFactory, make_engine, upgrade_schema
 
 
@@ -43,10 +47,13 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
 
     registry = HandlerRegistry()
     registry.add("iot", IotApi(ThingRegistry(uow, clock, arns), TagService(uow, arns), arns).handlers())
+    blobs = LocalBlobStore(settings.data_dir / "blobs")
+    registry.add("s3", S3Api(ObjectStore(uow, blobs, clock)).handlers(), error_mapper=s3_errors)
 
     pipeline = AwsPipeline(
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
         registry, store.secret_for, clock,
     )
     workers = 0 if engine.dialect.name == "sqlite" else 16  # SQLite is local and single-writer: no pool
-    return App(AwsAsgiApp(pipeline, workers=workers, clock_control=control), engine, startup_credentials)
+    asgi = AwsAsgiApp(pipeline, workers=workers, clock_control=control, spool=blobs.spool)
+    return App(asgi, engine, startup_credentials)

@@ -4,7 +4,7 @@ NotImplemented error that names them; nothing ever succeeds silently."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,8 @@ class CallContext:
     account_id: str
     now: datetime
     request: AwsRequest  # for handlers that read raw headers or a spooled body (S3)
+    # What the model cannot say, e.g. 206 for a ranged S3 GET: {"status": 206}.
+    hints: dict[str, Any] = field(default_factory=dict)
 
 
 Handler = Callable[[CallContext, Params], Result]

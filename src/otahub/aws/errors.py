@@ -57,6 +57,8 @@ def pick_error(
 
 
 def validation_error(service: ServiceModel, op: OperationModel | None, message: str) -> WireError:
+    if service.protocol == "rest-xml":  # S3 models no validation error; it answers InvalidArgument
+        return WireError("InvalidArgument", 400, message)
     code, status = pick_error(service, op, _VALIDATION)
     return WireError(code, status, message)
 

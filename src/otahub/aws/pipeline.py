@@ -106,7 +106,10 @@ class AwsPipeline:
             request,
         )
         result = handler(context, params)
-        return call.codec.serialize_result(op, result, call.request_id)
+        response = call.codec.serialize_result(op, result, call.request_id)
+        if "status" in context.hints:
+            response.status = int(context.hints["status"])
+        return response
 
     def error_response(self, request: AwsRequest, call: Call, error: Exception) -> AwsResponse:
         codec = call.codec or codec_for("rest-json")
@@ -131,7 +134,9 @@ class AwsPipeline:
         return None
 
     def _route(self, service: ServiceModel, request: AwsRequest) -> tuple[OperationModel, dict[str, str]]:
-        found = router_for(service.service_name).resolve(request.method, request.path, request.query_string)
+        found = router_for(service.service_name).resolve(
+            request.method, request.path, request.query_string, request.headers
+        )
         if found is None:
             raise WireError(
                 "UnknownOperationException", 404,

@@ -38,6 +38,7 @@ class Where(enum.Enum):
     """Where a value travels; it decides what the wire can carry."""
 
     BODY = "body"
+    XML_BODY = "xml body"  # an XML document: only the characters XML 1.0 carries unchanged
     URI = "uri"
     QUERY = "querystring"
     HEADER = "header"
@@ -49,6 +50,12 @@ _TEXT = st.characters(codec="utf-8")
 # HTTP stack would trim or fold them.
 _HEADER_TEXT = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
 _PLAIN = st.sampled_from(string.ascii_letters + string.digits)
+# XML 1.0 has no way to write the other C0 controls, U+FFFE or U+FFFF, and its parsers turn CR
+# (and CR LF) into LF.
+_XML_TEXT = st.characters(
+    codec="utf-8",
+    exclude_characters="".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n") + "\ufffe\uffff",
+)
 
 # Java's POSIX classes are ASCII-only: these are exact.
 _JAVA_POSIX = {
@@ -157,7 +164,7 @@ def _string_strategy(
 ) -> st.SearchStrategy[tuple[str, bool]]:
     if enum_values:
         return st.sampled_from(enum_values).map(_exact)
-    alphabet = _HEADER_TEXT if where is Where.HEADER else _TEXT
+    alphabet = {Where.HEADER: _HEADER_TEXT, Where.XML_BODY: _XML_TEXT}.get(where, _TEXT)
     high = _capped(low, model_high, MAX_EXTRA_LENGTH)
     if pattern is None:
         return st.text(alphabet, min_size=low, max_size=high).map(_exact)
@@ -262,12 +269,18 @@ def _number_strategy(shape: Shape) -> st.SearchStrategy[Any]:
     return floats | whole  # botocore takes an int where the model says float
 
 
+def _vanishes_empty(shape: Shape, where: Where) -> bool:
+    """Whether an empty value of ``shape`` leaves nothing behind: a flattened XML list or map."""
+    return where is Where.XML_BODY and shape.type_name in ("list", "map") and bool(shape.serialization.get("flattened"))
+
+
 class _Drawer:
     """Draws one value per shape, recursively, remembering whether all honour their constraints."""
 
-    def __init__(self, draw: Callable[[st.SearchStrategy[Any]], Any], with_nones: bool) -> None:
+    def __init__(self, draw: Callable[[st.SearchStrategy[Any]], Any], with_nones: bool, xml: bool) -> None:
         self.draw = draw
         self.with_nones = with_nones
+        self.body = Where.XML_BODY if xml else Where.BODY
         self.exact = True
         self.nonempty = False  # the next list or map drawn must not be empty
 
@@ -287,10 +300,10 @@ class _Drawer:
                 "querystring": Where.QUERY,
                 "header": Where.HEADER,
                 "headers": Where.HEADER,
-            }.get(location or "", Where.BODY)
-            if where is not Where.BODY and name in shape.required_members:
-                # An empty list or map puts nothing on the query string or headers, so a required
-                # one could never arrive: give it at least one item.
+            }.get(location or "", self.body)
+            if name in shape.required_members and (where is not self.body or _vanishes_empty(member, where)):
+                # An empty list or map puts nothing on the query string or headers (or, flattened,
+                # in an XML document), so a required one could never arrive: give it an item.
                 self.nonempty = True
             out[name] = self.value(member, where, (shape.name,))
             self.nonempty = False
@@ -320,7 +333,9 @@ class _Drawer:
         if kind == "boolean":
             return self.draw(st.booleans())
         if kind == "timestamp":
-            return self.draw(_timestamps(whole_seconds=where is Where.HEADER))
+            # Headers and RFC 822 text carry whole seconds only.
+            rfc822 = shape.serialization.get("timestampFormat") == "rfc822"
+            return self.draw(_timestamps(whole_seconds=where is Where.HEADER or rfc822))
         if kind == "blob":
             b_low, b_high = _bounds(shape, Where.BODY)
             b_cap = _capped(b_low, b_high, MAX_EXTRA_LENGTH)
@@ -339,7 +354,10 @@ class _Drawer:
         out: dict[str, Any] = {}
         for name in names:
             if name in shape.required_members or (not shallow and self.draw(st.booleans())):
-                out[name] = self.value(shape.members[name], where, inner)
+                member = shape.members[name]
+                if name in shape.required_members and _vanishes_empty(member, where):
+                    self.nonempty = True
+                out[name] = self.value(member, where, inner)
             elif self.with_nones and self.draw(st.booleans()):
                 out[name] = None
         return out
@@ -383,12 +401,13 @@ def shape_params(
     shape: Shape | None,
     status_codes: tuple[int, ...] = (200,),
     with_nones: bool = False,
+    xml: bool = False,
 ) -> Generated:
     """Parameters for a top-level input or output ``shape``; ``statusCode`` members draw from
     ``status_codes``. ``with_nones`` sometimes sets an optional structure member to None, as
-    handlers do for what they do not know."""
+    handlers do for what they do not know. ``xml`` keeps body strings to what XML carries."""
     if shape is None:
         return Generated({}, True)
-    drawer = _Drawer(draw, with_nones)
+    drawer = _Drawer(draw, with_nones, xml)
     params = drawer.top(shape, status_codes)
     return Generated(params, drawer.exact)
