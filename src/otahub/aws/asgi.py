@@ -11,6 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from otahub.aws.chunked import FORMS as CHUNKED_FORMS
+from otahub.aws.chunked import AwsChunkedDecoder, ChunkError
+from otahub.aws.errors import WireError
 from otahub.aws.messages import AwsRequest, AwsResponse
 from otahub.aws.pipeline import AwsPipeline, Call
 from otahub.domain.clock import AdjustableClock
@@ -70,7 +73,7 @@ class AwsAsgiApp:
             self.pipeline.start(request, call)
             body_read = True
             if call.streams_input and self.spool is not None:
-                request.spooled = await self._spool_body(receive)
+                request.spooled = await self._spool_body(receive, request, call)
             else:
                 request.body = await _read_body(receive, self.pipeline.settings.max_body_bytes)
             response = await self._finish(request, call)
@@ -90,9 +93,13 @@ class AwsAsgiApp:
             return self.pipeline.finish(request, call)
         return await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.finish, request, call)
 
-    async def _spool_body(self, receive: Receive) -> Any:
+    async def _spool_body(self, receive: Receive, request: AwsRequest, call: Call) -> Any:
+        """Stream the body to disk (decoding aws-chunked framing on the way), never whole in memory."""
         assert self.spool is not None
         spool = self.spool()
+        form = request.headers.get("x-amz-content-sha256", "")
+        decoder = AwsChunkedDecoder(form, self.pipeline.chunk_signer(call)) if form in CHUNKED_FORMS else None
+        write = spool.write
         size = 0
         try:
             while True:
@@ -101,13 +108,23 @@ class AwsAsgiApp:
                 size += len(chunk)
                 if size > self.max_upload_bytes:
                     raise BodyTooLarge(self.max_upload_bytes)
-                spool.write(chunk)
+                if decoder is None:
+                    write(chunk)
+                else:
+                    decoder.feed(chunk, write)
                 if not message.get("more_body", False):
                     break
-            return await asyncio.get_running_loop().run_in_executor(None, spool.finish)
+            if decoder is not None:
+                request.headers.update(decoder.close())  # trailing checksums join the headers
+            spooled = await asyncio.get_running_loop().run_in_executor(None, spool.finish)
+        except ChunkError as error:
+            spool.discard()
+            raise WireError(error.code, 403 if "Signature" in error.code else 400, error.message) from error
         except BaseException:
             spool.discard()
             raise
+        _check_decoded_length(request, spooled.size)
+        return spooled
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -132,6 +149,13 @@ def _control_clock(clock: AdjustableClock, request: AwsRequest) -> AwsResponse:
             return AwsResponse(400, {"Content-Type": "application/json"}, body)
     body = json.dumps({"now": clock.now().isoformat()}).encode()
     return AwsResponse(200, {"Content-Type": "application/json"}, body)
+
+
+def _check_decoded_length(request: AwsRequest, size: int) -> None:
+    declared = request.headers.get("x-amz-decoded-content-length")
+    if declared is not None and declared.isdigit() and int(declared) != size:
+        raise WireError("IncompleteBody", 400, "You did not provide the number of bytes specified by the "
+                        "x-amz-decoded-content-length header")
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from otahub.aws.auth import AuthError, SignatureScope, read_scope, verify_signature
+from otahub.aws.chunked import ChunkSigner, signing_key
 from otahub.aws.codecs import Codec, codec_for
 from otahub.aws.dispatch import CallContext, HandlerRegistry
 from otahub.aws.errors import WireError, from_domain, validation_error
@@ -86,6 +87,16 @@ class AwsPipeline:
             call.verified = True
             call.operation, call.labels = self._route(service, request)
         return call
+
+    def chunk_signer(self, call: Call) -> ChunkSigner | None:
+        """What verifies an aws-chunked body's chained signatures, for a call already authenticated."""
+        scope = call.scope
+        secret = self.secret_for(scope.access_key) if scope else None
+        if scope is None or secret is None or scope.presigned:
+            return None
+        key = signing_key(secret, scope.date, scope.region, scope.service)
+        return ChunkSigner(scope.signature, scope.timestamp,
+                           f"{scope.date}/{scope.region}/{scope.service}/aws4_request", key)
 
     def finish(self, request: AwsRequest, call: Call) -> AwsResponse:
         assert call.service is not None and call.scope is not None and call.codec is not None

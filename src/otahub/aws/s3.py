@@ -69,13 +69,11 @@ def _resource_field(code: str) -> str:
 
 def check_payload(headers: dict[str, str], blob: SpooledBlob) -> dict[str, str]:
     """Compare the body with every digest the client sent; returns the checksums to keep."""
-    declared = headers.get("x-amz-content-sha256")
-    if declared and declared != UNSIGNED:
-        if declared.startswith("STREAMING-"):
-            raise WireError("NotImplemented", 501, f"otahub does not accept {declared} bodies yet")
-        if declared.lower() != blob.sha256:
-            raise WireError("XAmzContentSHA256Mismatch", 400,
-                            "The provided 'x-amz-content-sha256' header does not match what was computed.")
+    declared = headers.get("x-amz-content-sha256", UNSIGNED)
+    hashed = declared != UNSIGNED and not declared.startswith("STREAMING-")  # aws-chunked is checked per chunk
+    if hashed and declared.lower() != blob.sha256:
+        raise WireError("XAmzContentSHA256Mismatch", 400,
+                        "The provided 'x-amz-content-sha256' header does not match what was computed.")
     content_md5 = headers.get("content-md5")
     if content_md5 is not None:
         try:
