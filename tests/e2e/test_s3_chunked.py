@@ -83,7 +83,9 @@ def test_signed_streaming_upload(server: OtahubServer, bucket: tuple[Any, str]) 
     assert s3.get_object(Bucket=name, Key="streamed.bin")["Body"].read() == payload
 
 
-def test_signed_streaming_upload_with_a_tampered_chunk_is_refused(server: OtahubServer, bucket: tuple[Any, str]) -> None:
+def test_signed_streaming_upload_with_a_tampered_chunk_is_refused(
+    server: OtahubServer, bucket: tuple[Any, str]
+) -> None:
     s3, name = bucket
     payload = os.urandom(100_000)
     request = signed_put(server, f"{server.endpoint}/{name}/bad.bin", {

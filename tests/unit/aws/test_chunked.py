@@ -48,7 +48,7 @@ def decode(form: str, signer: ChunkSigner | None, body: bytes, cuts: list[int]) 
     decoder = AwsChunkedDecoder(form, signer)
     out = bytearray()
     start = 0
-    for cut in sorted(set(cuts)) + [len(body)]:
+    for cut in [*sorted(set(cuts)), len(body)]:
         decoder.feed(body[start:cut], out.extend)
         start = cut
     return bytes(out), decoder.close()
