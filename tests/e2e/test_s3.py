@@ -142,6 +142,27 @@ def test_body_digests_are_checked(server: OtahubServer, s3: Any, bucket: str) ->
     assert stored["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"payload").digest()).decode()
 
 
+@pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"])
+def test_every_s3_checksum_algorithm_is_verified_and_returned(s3: Any, bucket: str, algorithm: str) -> None:
+    from awscrt import checksums
+
+    body = os.urandom(3000)
+    expected = {
+        "CRC32": checksums.crc32(body).to_bytes(4, "big"), "CRC32C": checksums.crc32c(body).to_bytes(4, "big"),
+        "CRC64NVME": checksums.crc64nvme(body).to_bytes(8, "big"), "SHA1": hashlib.sha1(body).digest(),
+        "SHA256": hashlib.sha256(body).digest(),
+    }[algorithm]
+    put = s3.put_object(Bucket=bucket, Key=f"sum-{algorithm}", Body=body, ChecksumAlgorithm=algorithm)
+    assert put[f"Checksum{algorithm}"] == base64.b64encode(expected).decode()
+    got = s3.get_object(Bucket=bucket, Key=f"sum-{algorithm}", ChecksumMode="ENABLED")
+    assert got[f"Checksum{algorithm}"] == base64.b64encode(expected).decode()
+    assert got["Body"].read() == body
+    wrong = base64.b64encode(bytes(len(expected))).decode()
+    with pytest.raises(ClientError) as error:
+        s3.put_object(Bucket=bucket, Key=f"bad-{algorithm}", Body=body, **{f"Checksum{algorithm}": wrong})
+    assert code_of(error) == ("BadDigest", 400)
+
+
 def test_list_objects_v2_prefix_delimiter_and_continuation(s3: Any, bucket: str) -> None:
     keys = ["fw/a.bin", "fw/b.bin", "fw/old/c.bin", "fw/old/d.bin", "notes.txt", "zz"]
     for key in keys:

@@ -40,7 +40,7 @@ class AwsAsgiApp:
         pipeline: AwsPipeline,
         workers: int = 8,
         clock_control: AdjustableClock | None = None,
-        spool: Callable[[], BlobSpool] | None = None,
+        spool: Callable[[frozenset[str]], BlobSpool] | None = None,
         max_upload_bytes: int = 5 * 1024**3,
     ) -> None:
         """``workers=0`` runs the pipeline on the event loop itself: cheaper per call when the store is
@@ -96,7 +96,7 @@ class AwsAsgiApp:
     async def _spool_body(self, receive: Receive, request: AwsRequest, call: Call) -> Any:
         """Stream the body to disk (decoding aws-chunked framing on the way), never whole in memory."""
         assert self.spool is not None
-        spool = self.spool()
+        spool = self.spool(requested_checksums(request.headers))
         form = request.headers.get("x-amz-content-sha256", "")
         decoder = AwsChunkedDecoder(form, self.pipeline.chunk_signer(call)) if form in CHUNKED_FORMS else None
         write = spool.write
@@ -149,6 +149,15 @@ def _control_clock(clock: AdjustableClock, request: AwsRequest) -> AwsResponse:
             return AwsResponse(400, {"Content-Type": "application/json"}, body)
     body = json.dumps({"now": clock.now().isoformat()}).encode()
     return AwsResponse(200, {"Content-Type": "application/json"}, body)
+
+
+def requested_checksums(headers: dict[str, str]) -> frozenset[str]:
+    """The S3 checksum algorithms a request sends or announces (as a header or a trailer)."""
+    named = {headers.get("x-amz-sdk-checksum-algorithm", "").upper()}
+    for value in (headers.get("x-amz-trailer", ""), *headers):
+        if value.startswith("x-amz-checksum-"):
+            named.add(value.removeprefix("x-amz-checksum-").upper())
+    return frozenset(named - {""})
 
 
 def _check_decoded_length(request: AwsRequest, size: int) -> None:

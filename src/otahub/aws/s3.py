@@ -93,8 +93,7 @@ def _checked_checksums(headers: dict[str, str], blob: SpooledBlob) -> dict[str, 
             continue
         computed = blob.checksum(algorithm)
         if computed is None:
-            raise WireError("InvalidRequest", 400, f"otahub cannot verify {algorithm} checksums; use CRC32, SHA1 "
-                            "or SHA256")
+            raise WireError("InvalidRequest", 400, f"The {algorithm} checksum was not computed for this body")
         if computed != sent:
             raise WireError("BadDigest", 400, f"The {algorithm} you specified did not match the calculated checksum.")
         kept[algorithm] = computed

@@ -12,10 +12,12 @@ import hashlib
 import os
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from awscrt import checksums
 
 from otahub.domain.objects import BlobRef
 
@@ -38,22 +40,48 @@ class LocalSpooledBlob:
         self.path.unlink(missing_ok=True)
 
 
+class _Crc:
+    """An incremental CRC with S3's big-endian base64 form."""
+
+    def __init__(self, update: Callable[[bytes, int], int], width: int) -> None:
+        self._update = update
+        self._width = width
+        self._value = 0
+
+    def update(self, chunk: bytes) -> None:
+        self._value = self._update(chunk, self._value)
+
+    def b64(self) -> str:
+        return base64.b64encode(self._value.to_bytes(self._width, "big")).decode()
+
+
+def _optional_digests(algorithms: frozenset[str]) -> dict[str, Any]:
+    """S3 checksum algorithms beyond the ones always kept (MD5 for the ETag, SHA256, CRC32)."""
+    makers: dict[str, Callable[[], Any]] = {
+        "SHA1": lambda: hashlib.sha1(usedforsecurity=False),
+        "CRC32C": lambda: _Crc(lambda data, crc: checksums.crc32c(data, crc), 4),
+        "CRC64NVME": lambda: _Crc(lambda data, crc: checksums.crc64nvme(data, crc), 8),
+    }
+    return {name: makers[name]() for name in algorithms if name in makers}
+
+
 class LocalSpool:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, algorithms: frozenset[str] = frozenset()) -> None:
         self.path = path
         self._file = open(path, "wb")  # noqa: SIM115 - closed in finish()/discard()
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
-        self._sha1 = hashlib.sha1(usedforsecurity=False)
-        self._crc32 = 0
+        self._crc32 = _Crc(zlib.crc32, 4)
+        self._extra = _optional_digests(algorithms)
         self._size = 0
 
     def write(self, chunk: bytes) -> None:
         self._file.write(chunk)
         self._md5.update(chunk)
         self._sha256.update(chunk)
-        self._sha1.update(chunk)
-        self._crc32 = zlib.crc32(chunk, self._crc32)
+        self._crc32.update(chunk)
+        for digest in self._extra.values():
+            digest.update(chunk)
         self._size += len(chunk)
 
     def finish(self) -> LocalSpooledBlob:
@@ -61,12 +89,10 @@ class LocalSpool:
         os.fsync(self._file.fileno())
         self._file.close()
         sha256 = self._sha256.digest()
-        checksums = {
-            "SHA256": base64.b64encode(sha256).decode(),
-            "SHA1": base64.b64encode(self._sha1.digest()).decode(),
-            "CRC32": base64.b64encode(self._crc32.to_bytes(4, "big")).decode(),
-        }
-        return LocalSpooledBlob(self.path, self._size, self._md5.hexdigest(), sha256.hex(), checksums)
+        found = {"SHA256": base64.b64encode(sha256).decode(), "CRC32": self._crc32.b64()}
+        for name, digest in self._extra.items():
+            found[name] = digest.b64() if isinstance(digest, _Crc) else base64.b64encode(digest.digest()).decode()
+        return LocalSpooledBlob(self.path, self._size, self._md5.hexdigest(), sha256.hex(), found)
 
     def discard(self) -> None:
         if not self._file.closed:
@@ -84,8 +110,8 @@ class LocalBlobStore:
         for stray in self.tmp.iterdir():  # a crash mid-upload leaves these; nothing refers to them
             stray.unlink(missing_ok=True)
 
-    def spool(self) -> LocalSpool:
-        return LocalSpool(self.tmp / uuid.uuid4().hex)
+    def spool(self, algorithms: frozenset[str] = frozenset()) -> LocalSpool:
+        return LocalSpool(self.tmp / uuid.uuid4().hex, algorithms)
 
     def path_of(self, ref: BlobRef) -> Path:
         return self.objects / ref.sha256[:2] / ref.sha256
