@@ -258,7 +258,13 @@ def test_tampered_signature_is_rejected(server: OtahubServer, bucket: str) -> No
                          config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
     with pytest.raises(ClientError) as error:
         wrong.put_object(Bucket=bucket, Key="x", Body=b"data")
-    assert code_of(error)[1] == 403
+    assert code_of(error) == ("SignatureDoesNotMatch", 403)
+    unknown = boto3.client("s3", endpoint_url=server.endpoint, region_name=REGION,
+                           aws_access_key_id="AKIANOBODY0000000000", aws_secret_access_key="x",
+                           config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+    with pytest.raises(ClientError) as error:
+        unknown.list_buckets()
+    assert code_of(error) == ("InvalidAccessKeyId", 403)
 
 
 def test_presigned_get(server: OtahubServer, s3: Any, bucket: str) -> None:

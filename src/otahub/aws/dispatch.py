@@ -39,14 +39,27 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[tuple[str, str], Handler] = {}
         self._error_mappers: dict[str, ErrorMapper] = {}
+        self._code_aliases: dict[str, dict[str, str]] = {}
 
-    def add(self, service: str, handlers: Mapping[str, Handler], error_mapper: ErrorMapper | None = None) -> None:
+    def add(
+        self,
+        service: str,
+        handlers: Mapping[str, Handler],
+        error_mapper: ErrorMapper | None = None,
+        code_aliases: Mapping[str, str] | None = None,
+    ) -> None:
         """Register a service's handlers; ``error_mapper`` overrides the model-driven error table
-        for services (like S3) whose errors are mostly not modelled."""
+        for services (like S3) whose errors are mostly not modelled, and ``code_aliases`` renames the
+        protocol layer's own codes (auth, routing) to the service's spelling."""
         for operation, handler in handlers.items():
             self._handlers[(service, operation)] = handler
         if error_mapper is not None:
             self._error_mappers[service] = error_mapper
+        if code_aliases:
+            self._code_aliases[service] = dict(code_aliases)
+
+    def code_alias(self, service: str, code: str) -> str:
+        return self._code_aliases.get(service, {}).get(code, code)
 
     def error_mapper(self, service: str) -> ErrorMapper | None:
         return self._error_mappers.get(service)

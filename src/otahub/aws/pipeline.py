@@ -128,7 +128,8 @@ class AwsPipeline:
         if wire is None:
             log.error("unhandled error for %s %s", request.method, request.path, exc_info=error)
             wire = WireError("InternalFailureException", 500, "An internal error occurred; it has been logged.")
-        response = codec.serialize_error(wire.code, wire.status, wire.message, call.request_id, wire.fields)
+        code = self.registry.code_alias(call.service.service_name, wire.code) if call.service else wire.code
+        response = codec.serialize_error(code, wire.status, wire.message, call.request_id, wire.fields)
         if request.method == "HEAD" or wire.status == 304:
             response.body = b""
         return response

@@ -31,6 +31,20 @@ OWNER = {"DisplayName": "otahub", "ID": "75aa57f09aa0c8caeab4f8c24e99d10f8e7faee
 UNSIGNED = "UNSIGNED-PAYLOAD"
 CHECKSUMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 
+# The protocol layer's codes, as S3 spells them.
+CODE_ALIASES = {
+    "InvalidSignatureException": "SignatureDoesNotMatch",
+    "UnrecognizedClientException": "InvalidAccessKeyId",
+    "MissingAuthenticationTokenException": "AccessDenied",
+    "AccessDeniedException": "AccessDenied",
+    "IncompleteSignatureException": "AuthorizationHeaderMalformed",
+    "AuthorizationQueryParametersError": "AuthorizationQueryParametersError",
+    "NotImplementedException": "NotImplemented",
+    "UnknownOperationException": "MethodNotAllowed",
+    "InternalFailureException": "InternalError",
+    "SerializationException": "MalformedXML",
+}
+
 _NOT_FOUND = {"Bucket": "NoSuchBucket", "Key": "NoSuchKey", "Version": "NoSuchVersion", "Upload": "NoSuchUpload"}
 
 
