@@ -10,6 +10,7 @@ from otahub.aws.asgi import AwsAsgiApp
 from otahub.aws.dispatch import HandlerRegistry
 from otahub.aws.iot import IotApi
 from otahub.aws.pipeline import AwsPipeline, PipelineSettings
+from otahub.aws.s3 import CODE_ALIASES as S3_CODES
 from otahub.aws.s3 import S3Api
 from otahub.aws.s3 import map_error as s3_errors
 from otahub.config import Settings
@@ -20,6 +21,7 @@ from otahub.services.objects import ObjectStore
 from otahub.services.tags import TagService
 from otahub.services.things import ThingRegistry
 from otahub.storage.blobs.local import LocalBlobStore
+from otahub.storage.blobs.s3 import S3BlobOptions, S3BlobStore
 from otahub.storage.sql.unit_of_work import SqlUnitOfWorkFactory, make_engine, upgrade_schema
 
 
@@ -47,8 +49,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
 
     registry = HandlerRegistry()
     registry.add("iot", IotApi(ThingRegistry(uow, clock, arns), TagService(uow, arns), arns).handlers())
-    blobs = LocalBlobStore(settings.data_dir / "blobs")
-    registry.add("s3", S3Api(ObjectStore(uow, blobs, clock)).handlers(), error_mapper=s3_errors)
+    blobs = _blob_store(settings)
+    registry.add("s3", S3Api(ObjectStore(uow, blobs, clock)).handlers(), error_mapper=s3_errors, code_aliases=S3_CODES)
 
     pipeline = AwsPipeline(
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
@@ -57,3 +59,23 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     workers = 0 if engine.dialect.name == "sqlite" else 16  # SQLite is local and single-writer: no pool
     asgi = AwsAsgiApp(pipeline, workers=workers, clock_control=control, spool=blobs.spool)
     return App(asgi, engine, startup_credentials)
+
+
+def _blob_store(settings: Settings) -> LocalBlobStore | S3BlobStore:
+    """The local directory, or an external S3 bucket (checked now, so a wrong one fails at start-up)."""
+    root = settings.data_dir / "blobs"
+    if settings.blob_store != "s3":
+        return LocalBlobStore(root)
+    assert settings.blob_s3_bucket is not None  # Settings refuses s3 without a bucket
+    options = S3BlobOptions(
+        bucket=settings.blob_s3_bucket,
+        prefix=settings.blob_s3_prefix,
+        endpoint_url=settings.blob_s3_endpoint_url,
+        region=settings.blob_s3_region,
+        access_key_id=settings.blob_s3_access_key_id,
+        secret_access_key=settings.blob_s3_secret_access_key,
+        addressing_style=settings.blob_s3_addressing_style,
+    )
+    store = S3BlobStore(root / "tmp", options)
+    store.check()
+    return store

@@ -279,3 +279,26 @@ def test_presigned_get(server: OtahubServer, s3: Any, bucket: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(url.replace("fw.bin", "other.bin"))
     assert error.value.code == 403
+
+
+def test_refused_and_replaced_uploads_leave_no_orphan_blobs(fresh_server: OtahubServer) -> None:
+    s3 = s3_client(fresh_server)
+    s3.create_bucket(Bucket="gc-test")
+    blobs = fresh_server.data_dir / "blobs" / "objects"
+
+    def stored() -> int:
+        return sum(1 for path in blobs.rglob("*") if path.is_file())
+
+    s3.put_object(Bucket="gc-test", Key="k", Body=b"first")
+    assert stored() == 1
+    with pytest.raises(ClientError):
+        s3.put_object(Bucket="gc-test", Key="k", Body=b"refused by the precondition", IfNoneMatch="*")
+    assert stored() == 1
+    s3.put_object(Bucket="gc-test", Key="k", Body=b"second")  # unversioned: replaces, the old bytes go
+    assert stored() == 1
+    s3.put_object(Bucket="gc-test", Key="copy-source", Body=b"second")  # same bytes: stored once
+    assert stored() == 1
+    s3.delete_object(Bucket="gc-test", Key="k")
+    assert stored() == 1
+    s3.delete_object(Bucket="gc-test", Key="copy-source")
+    assert stored() == 0

@@ -224,6 +224,8 @@ async def _send(send: Send, response: AwsResponse, head: bool = False) -> None:
     if response.stream is None:
         await send({"type": "http.response.body", "body": response.body})
         return
-    for chunk in response.stream:
+    chunks = iter(response.stream)
+    loop = asyncio.get_running_loop()
+    while (chunk := await loop.run_in_executor(None, next, chunks, None)) is not None:  # reads may block
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})

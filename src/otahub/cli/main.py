@@ -6,14 +6,19 @@ import logging
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import uvicorn
 
 from otahub import __version__
 from otahub.app import App, build_app
-from otahub.config import DEFAULT_PORT, Settings
+from otahub.config import ADDRESSING_STYLES, BLOB_STORES, DEFAULT_PORT, DEVICE_DOWNLOADS, Settings, SettingsError
+from otahub.storage.blobs.s3 import BlobStoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +28,38 @@ def main() -> None:
 
     Point boto3 or the AWS CLI at it with --endpoint-url / endpoint_url.
     """
+
+
+def _blob_options(command: F) -> F:
+    """The blob store options; their names are Settings fields, so serve passes them on as they are."""
+    options = [
+        click.option("--blob-store", envvar="OTAHUB_BLOB_STORE", show_envvar=True, default="local",
+                     show_default=True, type=click.Choice(BLOB_STORES),
+                     help="Where firmware bytes live: the data dir, or an external S3-compatible bucket "
+                          "(metadata stays in the database either way)."),
+        click.option("--blob-s3-bucket", envvar="OTAHUB_BLOB_S3_BUCKET", show_envvar=True, default=None,
+                     help="Bucket of the external store (with --blob-store s3; it must exist)."),
+        click.option("--blob-s3-prefix", envvar="OTAHUB_BLOB_S3_PREFIX", show_envvar=True, default="",
+                     help="Key prefix (folder) for otahub's blobs in that bucket."),
+        click.option("--blob-s3-endpoint-url", envvar="OTAHUB_BLOB_S3_ENDPOINT_URL", show_envvar=True,
+                     default=None, help="Endpoint of the S3-compatible store; default: AWS S3."),
+        click.option("--blob-s3-region", envvar="OTAHUB_BLOB_S3_REGION", show_envvar=True, default=None,
+                     help="Region of the store; default: boto3's (AWS_REGION, config file)."),
+        click.option("--blob-s3-access-key-id", envvar="OTAHUB_BLOB_S3_ACCESS_KEY_ID", show_envvar=True,
+                     default=None, help="Access key id for the store; default: boto3's credential chain."),
+        click.option("--blob-s3-secret-access-key", envvar="OTAHUB_BLOB_S3_SECRET_ACCESS_KEY", show_envvar=True,
+                     default=None, help="Its secret (with --blob-s3-access-key-id)."),
+        click.option("--blob-s3-addressing-style", envvar="OTAHUB_BLOB_S3_ADDRESSING_STYLE", show_envvar=True,
+                     default="auto", show_default=True, type=click.Choice(ADDRESSING_STYLES),
+                     help="Bucket in the path or in the host name (most self-hosted stores need path)."),
+        click.option("--device-downloads", envvar="OTAHUB_DEVICE_DOWNLOADS", show_envvar=True, default="proxy",
+                     show_default=True, type=click.Choice(DEVICE_DOWNLOADS),
+                     help="How devices fetch firmware: through otahub, or direct from the S3 store "
+                          "by presigned URL (needs --blob-store s3)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @main.command()
@@ -121,6 +158,7 @@ def main() -> None:
     is_flag=True,
     help="After start-up, run a boto3 round trip against the server and print it.",
 )
+@_blob_options
 def serve(
     host: str,
     port: int,
@@ -134,24 +172,32 @@ def serve(
     log_level: str,
     clock_control: bool,
     demo: bool,
+    **blob_options: Any,
 ) -> None:
     """Start the otahub server (AWS IoT APIs over HTTP) on the embedded defaults."""
     if bool(access_key_id) != bool(secret_access_key):
         raise click.UsageError("--access-key-id and --secret-access-key go together")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings(
-        data_dir=data_dir,
-        host=host,
-        port=port,
-        region=region,
-        account_id=account_id,
-        database_url=database_url,
-        access_key_id=access_key_id,
-        secret_access_key=secret_access_key,
-        sqlite_synchronous=sqlite_synchronous.upper(),
-        clock_control=clock_control,
-    )
-    app = build_app(settings)
+    try:
+        settings = Settings(
+            data_dir=data_dir,
+            host=host,
+            port=port,
+            region=region,
+            account_id=account_id,
+            database_url=database_url,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            sqlite_synchronous=sqlite_synchronous.upper(),
+            clock_control=clock_control,
+            **blob_options,
+        )
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    try:
+        app = build_app(settings)
+    except BlobStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     sock = _bind(host, port)
     endpoint = f"http://{host}:{sock.getsockname()[1]}"
     _announce(app, settings, endpoint)

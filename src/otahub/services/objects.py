@@ -1,14 +1,19 @@
 """Use cases of the object store (the S3 subset): buckets, versions, listings, copies, multipart.
 
-Blob bytes move through the BlobStore port; every blob rename and row write happens inside one
-write transaction, and blobs no longer referenced are collected under a write transaction too, so
-a concurrent upload of the same content can never lose its bytes.
+Blob bytes move through the BlobStore port. A blob is committed before the transaction that writes
+its rows (an external store may take long; no lock is held meanwhile) and stays marked in flight
+until those rows exist; unreferenced blobs are collected under a write transaction and never while
+in flight, so a concurrent upload of the same content cannot lose its bytes. (The in-flight mark is
+per process: replicas sharing one store need it in the database, which the scale-out issue adds.)
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from otahub.domain.clock import Clock
@@ -67,6 +72,34 @@ class ObjectStore:
         self.uow = uow
         self.blobs = blobs
         self.clock = clock
+        self._in_flight: Counter[str] = Counter()  # blobs committed whose rows are not yet written
+        self._in_flight_lock = threading.Lock()
+
+    @contextmanager
+    def _committing(self, spooled: SpooledBlob) -> Iterator[BlobRef]:
+        """Commit a blob outside any transaction (an external store may take long) and keep it safe
+        from collection until the caller's rows are written; if they never are, collect it."""
+        sha256 = spooled.sha256
+        with self._in_flight_lock:
+            self._in_flight[sha256] += 1
+        try:
+            ref = self.blobs.commit(spooled)
+        except BaseException:
+            self._release(sha256)
+            raise
+        try:
+            yield ref
+        except BaseException:
+            self._release(sha256)
+            self.collect([ref])
+            raise
+        self._release(sha256)
+
+    def _release(self, sha256: str) -> None:
+        with self._in_flight_lock:
+            self._in_flight[sha256] -= 1
+            if self._in_flight[sha256] <= 0:
+                del self._in_flight[sha256]
 
     # --- buckets ------------------------------------------------------------------------------
 
@@ -106,11 +139,11 @@ class ObjectStore:
     # --- objects ------------------------------------------------------------------------------
 
     def put_object(self, bucket_name: str, key: str, spooled: SpooledBlob, new: NewObject) -> ObjectVersion:
-        with self.uow(write=True) as tx:
+        self.bucket(bucket_name)  # fail fast, before a possibly long commit
+        with self._committing(spooled) as blob, self.uow(write=True) as tx:
             bucket = _bucket(tx, bucket_name)
             current = tx.objects.latest(bucket_name, key)
             new.conditions.check_write(None if current is None or current.is_delete_marker else current.etag)
-            blob = self.blobs.commit(spooled)
             version = self._new_version(tx, bucket, key, blob, etag_of(blob.md5), new)
         self._collect_replaced(bucket, current)
         return version
@@ -136,7 +169,7 @@ class ObjectStore:
         """Delete blobs nothing refers to any more (under the write lock, so no upload races it)."""
         with self.uow(write=True) as tx:
             for ref in refs:
-                if not tx.objects.blob_in_use(ref.sha256):
+                if ref.sha256 not in self._in_flight and not tx.objects.blob_in_use(ref.sha256):
                     self.blobs.delete(ref)
 
     def head_object(self, bucket: str, key: str, version_id: str | None, conditions: Conditions) -> ObjectVersion:
@@ -249,9 +282,9 @@ class ObjectStore:
     def upload_part(self, bucket: str, key: str, upload_id: str, number: int, spooled: SpooledBlob) -> Part:
         if not 1 <= number <= MAX_PART_NUMBER:
             raise InvalidInput(f"Part number must be an integer between 1 and {MAX_PART_NUMBER}", field="PartNumber")
-        with self.uow(write=True) as tx:
+        self.list_parts(bucket, key, upload_id)  # fail fast, before a possibly long commit
+        with self._committing(spooled) as blob, self.uow(write=True) as tx:
             _upload(tx, bucket, key, upload_id)
-            blob = self.blobs.commit(spooled)
             part = Part(number, etag_of(blob.md5), blob, self.clock.now())
             replaced = tx.multipart.put_part(upload_id, part)
         if replaced is not None and replaced.blob != part.blob:
@@ -283,12 +316,11 @@ class ObjectStore:
         except BaseException:
             spool.discard()
             raise
-        with self.uow(write=True) as tx:
+        with self._committing(spooled) as blob, self.uow(write=True) as tx:
             bucket = _bucket(tx, bucket_name)
             _upload(tx, bucket_name, key, upload_id)
             current = tx.objects.latest(bucket_name, key)
             conditions.check_write(None if current is None or current.is_delete_marker else current.etag)
-            blob = self.blobs.commit(spooled)
             new = NewObject(upload.content_type, upload.metadata)
             version = self._new_version(tx, bucket, key, blob, multipart_etag([p.blob.md5 for p in chosen]), new)
             tx.multipart.delete(upload_id)
