@@ -302,3 +302,18 @@ def test_refused_and_replaced_uploads_leave_no_orphan_blobs(fresh_server: Otahub
     assert stored() == 1
     s3.delete_object(Bucket="gc-test", Key="copy-source")
     assert stored() == 0
+
+
+def test_keys_with_spaces_unicode_and_reserved_characters(s3: Any, bucket: str) -> None:
+    keys = ["dir/with space/fw é.bin", "a+b=c&d?.bin", "percent%20kept.bin", "deep/ü/ñ/x"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == sorted(keys)
+    for key in keys:
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode()
+    grouped = s3.list_objects_v2(Bucket=bucket, Prefix="deep/", Delimiter="/")
+    assert grouped["CommonPrefixes"] == [{"Prefix": "deep/ü/"}]
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="dir/")
+    assert [v["Key"] for v in versions["Versions"]] == ["dir/with space/fw é.bin"]
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="percent")
+    assert [v["Key"] for v in versions["Versions"]] == ["percent%20kept.bin"]

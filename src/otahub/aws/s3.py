@@ -265,15 +265,17 @@ class S3Api:
         rows, truncated = self.store.list_versions(bucket, prefix, after, p.get("MaxKeys"))
         versions = [v for _, v in rows]
         last = versions[-1] if truncated and versions else None
+        encode = _key_encoder(p.get("EncodingType"))
         return {
-            "Versions": [{"ETag": v.etag, "Size": v.size, "StorageClass": "STANDARD", "Key": v.key,
+            "Versions": [{"ETag": v.etag, "Size": v.size, "StorageClass": "STANDARD", "Key": encode(v.key),
                           "VersionId": v.version_id, "IsLatest": v.is_latest, "LastModified": v.last_modified,
                           "Owner": OWNER} for v in versions if not v.is_delete_marker] or None,
-            "DeleteMarkers": [{"Owner": OWNER, "Key": v.key, "VersionId": v.version_id, "IsLatest": v.is_latest,
-                               "LastModified": v.last_modified} for v in versions if v.is_delete_marker] or None,
-            "IsTruncated": truncated, "Name": bucket, "Prefix": prefix, "MaxKeys": p.get("MaxKeys") or 1000,
-            "KeyMarker": key_marker, "VersionIdMarker": version_marker,
-            "NextKeyMarker": last.key if last else None, "NextVersionIdMarker": last.version_id if last else None,
+            "DeleteMarkers": [{"Owner": OWNER, "Key": encode(v.key), "VersionId": v.version_id,
+                               "IsLatest": v.is_latest, "LastModified": v.last_modified}
+                              for v in versions if v.is_delete_marker] or None,
+            "IsTruncated": truncated, "Name": bucket, "Prefix": encode(prefix), "MaxKeys": p.get("MaxKeys") or 1000,
+            "KeyMarker": encode(key_marker), "VersionIdMarker": version_marker, "EncodingType": p.get("EncodingType"),
+            "NextKeyMarker": encode(last.key) if last else None, "NextVersionIdMarker": last.version_id if last else None,
         }
 
     # --- multipart ----------------------------------------------------------------------------
