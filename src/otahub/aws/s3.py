@@ -275,7 +275,8 @@ class S3Api:
                               for v in versions if v.is_delete_marker] or None,
             "IsTruncated": truncated, "Name": bucket, "Prefix": encode(prefix), "MaxKeys": p.get("MaxKeys") or 1000,
             "KeyMarker": encode(key_marker), "VersionIdMarker": version_marker, "EncodingType": p.get("EncodingType"),
-            "NextKeyMarker": encode(last.key) if last else None, "NextVersionIdMarker": last.version_id if last else None,
+            "NextKeyMarker": encode(last.key) if last else None,
+            "NextVersionIdMarker": last.version_id if last else None,
         }
 
     # --- multipart ----------------------------------------------------------------------------
