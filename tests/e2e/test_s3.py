@@ -177,6 +177,11 @@ def test_list_objects_v2_prefix_delimiter_and_continuation(s3: Any, bucket: str)
     seen = [o["Key"] for page in pages for o in page.get("Contents", [])]
     assert seen == sorted(keys)
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, StartAfter="notes.txt")["Contents"]] == ["zz"]
+    for size in (1, 2, 3):
+        pages = list(s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": size}))
+        assert [c["Prefix"] for page in pages for c in page.get("CommonPrefixes", [])] == ["fw/"]
+        assert [o["Key"] for page in pages for o in page.get("Contents", [])] == ["notes.txt", "zz"]
 
 
 def test_versioning_keeps_versions_and_delete_markers(s3: Any, bucket: str) -> None:

@@ -64,7 +64,7 @@ class Listing:
     objects: list[ObjectVersion]
     common_prefixes: list[str]
     truncated: bool
-    next_marker: str | None  # the last key or common prefix returned, when truncated
+    next_marker: str | None  # where the next page starts (past the last key or common prefix), when truncated
 
 
 class ObjectStore:
@@ -250,8 +250,7 @@ class ObjectStore:
                     found.append(version)
                     cursor = version.key
             more = bool(tx.objects.latest_page(bucket, prefix, cursor, 1))
-        last = max([*(v.key for v in found[-1:]), *prefixes[-1:]], default=None)
-        return Listing(found, prefixes, more, last if more else None)
+        return Listing(found, prefixes, more, cursor if more else None)
 
     def list_versions(
         self, bucket: str, prefix: str, after: tuple[str, int], max_keys: int | None
