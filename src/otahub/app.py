@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from otahub.aws.asgi import AwsAsgiApp
 from otahub.aws.dispatch import HandlerRegistry
 from otahub.aws.iot import IotApi
+from otahub.aws.iot_streams import IotStreamsApi
 from otahub.aws.pipeline import AwsPipeline, PipelineSettings
 from otahub.aws.s3 import CODE_ALIASES as S3_CODES
 from otahub.aws.s3 import S3Api
@@ -18,6 +19,7 @@ from otahub.domain.clock import AdjustableClock, Clock, SystemClock
 from otahub.domain.ids import Arns
 from otahub.services.credentials import CredentialStore, StartupCredentials
 from otahub.services.objects import ObjectStore
+from otahub.services.streams import StreamService
 from otahub.services.tags import TagService
 from otahub.services.things import ThingRegistry
 from otahub.storage.blobs.local import LocalBlobStore
@@ -50,7 +52,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     registry = HandlerRegistry()
     registry.add("iot", IotApi(ThingRegistry(uow, clock, arns), TagService(uow, arns), arns).handlers())
     blobs = _blob_store(settings)
-    registry.add("s3", S3Api(ObjectStore(uow, blobs, clock)).handlers(), error_mapper=s3_errors, code_aliases=S3_CODES)
+    objects = ObjectStore(uow, blobs, clock)
+    registry.add("iot", IotStreamsApi(StreamService(uow, objects, clock, arns), arns).handlers())
+    registry.add("s3", S3Api(objects).handlers(), error_mapper=s3_errors, code_aliases=S3_CODES)
 
     pipeline = AwsPipeline(
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),

@@ -101,10 +101,12 @@ class AwsAsgiApp:
         decoder = AwsChunkedDecoder(form, self.pipeline.chunk_signer(call)) if form in CHUNKED_FORMS else None
         write = spool.write
         size = 0
+        more = True
         try:
-            while True:
+            while more:
                 message = await receive()
                 chunk = message.get("body", b"")
+                more = bool(message.get("more_body", False))
                 size += len(chunk)
                 if size > self.max_upload_bytes:
                     raise BodyTooLarge(self.max_upload_bytes)
@@ -112,13 +114,13 @@ class AwsAsgiApp:
                     write(chunk)
                 else:
                     decoder.feed(chunk, write)
-                if not message.get("more_body", False):
-                    break
             if decoder is not None:
                 request.headers.update(decoder.close())  # trailing checksums join the headers
             spooled = await asyncio.get_running_loop().run_in_executor(None, spool.finish)
         except ChunkError as error:
             spool.discard()
+            if more:  # refused mid-body: read the rest, so the client is still listening for the answer
+                await _drain(receive)
             raise WireError(error.code, 403 if "Signature" in error.code else 400, error.message) from error
         except BaseException:
             spool.discard()

@@ -20,7 +20,8 @@ def _attributes(payload: Mapping[str, Any] | None) -> AttributeUpdate | None:
     return AttributeUpdate(dict(payload.get("attributes") or {}), bool(payload.get("merge", False)))
 
 
-def _tags(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
+def tags_from_wire(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
+    """The model's TagList ([{Key, Value}]) as a dict."""
     return {tag["Key"]: tag.get("Value", "") for tag in tag_list or []}
 
 
@@ -123,7 +124,7 @@ class IotApi:
             )
         spec = ThingTypeSpec(props.get("thingTypeDescription"), tuple(props.get("searchableAttributes") or ()),
                              propagating)
-        thing_type = self.registry.create_thing_type(p["thingTypeName"], spec, _tags(p.get("tags")))
+        thing_type = self.registry.create_thing_type(p["thingTypeName"], spec, tags_from_wire(p.get("tags")))
         return {"thingTypeName": thing_type.name, "thingTypeArn": self.arns.thing_type(thing_type.name),
                 "thingTypeId": thing_type.type_id}
 
@@ -168,7 +169,7 @@ class IotApi:
         props = p.get("thingGroupProperties") or {}
         group = self.registry.create_thing_group(
             p["thingGroupName"], p.get("parentGroupName"), props.get("thingGroupDescription"),
-            _attributes(props.get("attributePayload")), _tags(p.get("tags")),
+            _attributes(props.get("attributePayload")), tags_from_wire(p.get("tags")),
         )
         return {"thingGroupName": group.name, "thingGroupArn": self.arns.thing_group(group.name),
                 "thingGroupId": group.group_id}
@@ -244,7 +245,7 @@ class IotApi:
     # --- tags ---------------------------------------------------------------------------------
 
     def tag_resource(self, ctx: CallContext, p: Params) -> Result:
-        self.tags.tag(p["resourceArn"], _tags(p["tags"]))
+        self.tags.tag(p["resourceArn"], tags_from_wire(p["tags"]))
         return {}
 
     def untag_resource(self, ctx: CallContext, p: Params) -> Result:

@@ -15,6 +15,7 @@ import uvicorn
 
 from otahub import __version__
 from otahub.app import App, build_app
+from otahub.cli.firmware import firmware
 from otahub.config import ADDRESSING_STYLES, BLOB_STORES, DEFAULT_PORT, DEVICE_DOWNLOADS, Settings, SettingsError
 from otahub.storage.blobs.s3 import BlobStoreError
 
@@ -28,6 +29,9 @@ def main() -> None:
 
     Point boto3 or the AWS CLI at it with --endpoint-url / endpoint_url.
     """
+
+
+main.add_command(firmware)
 
 
 def _blob_options(command: F) -> F:

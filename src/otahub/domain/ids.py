@@ -36,6 +36,9 @@ class Arns:
     def thing_group(self, name: str) -> str:
         return self.iot("thinggroup", name)
 
+    def stream(self, stream_id: str) -> str:
+        return self.iot("stream", stream_id)
+
     def parse_iot(self, arn: str) -> tuple[str, str] | None:
         """(resource type, name) of an iot ARN in this region and account, else None."""
         parts = arn.split(":", 5)

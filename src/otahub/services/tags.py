@@ -16,6 +16,7 @@ Finder = Callable[[UnitOfWork, str], bool]
 FINDERS: dict[str, Finder] = {
     "thinggroup": lambda tx, name: tx.thing_groups.get(name) is not None,
     "thingtype": lambda tx, name: tx.thing_types.get(name) is not None,
+    "stream": lambda tx, name: tx.streams.get(name) is not None,
 }
 
 

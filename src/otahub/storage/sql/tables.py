@@ -177,3 +177,31 @@ multipart_parts = Table(
     Column("last_modified", UtcDateTime(), nullable=False),
     Index("ix_multipart_parts_sha256", "sha256"),
 )
+
+streams = Table(
+    "streams",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("stream_id", NAME, nullable=False, unique=True),
+    Column("description", Text),
+    Column("role_arn", String(2048), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# A stream's files as resolved when the stream was created or last updated: what devices are served.
+stream_files = Table(
+    "stream_files",
+    metadata,
+    Column("stream_seq", Integer, ForeignKey("streams.seq", ondelete="CASCADE"), primary_key=True),
+    Column("file_id", Integer, primary_key=True),
+    Column("position", Integer, nullable=False),  # order of the files as given
+    Column("bucket", String(63), nullable=False),
+    Column("key", String(1024), nullable=False),
+    Column("requested_version", String(1024)),  # the version as asked for; NULL: the latest
+    Column("version_id", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Index("ix_stream_files_sha256", "sha256"),
+)

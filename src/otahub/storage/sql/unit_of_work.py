@@ -20,6 +20,7 @@ from otahub.storage.sql.repositories import (
     SqlThings,
     SqlThingTypes,
 )
+from otahub.storage.sql.stream_repositories import SqlStreams
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
         self.buckets = SqlBuckets(self.conn)
         self.objects = SqlObjects(self.conn)
         self.multipart = SqlMultipart(self.conn)
+        self.streams = SqlStreams(self.conn)
 
 
 class SqlUnitOfWorkFactory:
