@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-s3 clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: lint
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/bench_things.py
+
+bench-s3: $(STAMP)
+	$(VENV)/bin/python bench/bench_s3.py
 
 clean:
 	rm -rf $(VENV) otahub-data

@@ -89,7 +89,9 @@ class AwsAsgiApp:
         await _send(send, response, head=request.method == "HEAD")
 
     async def _finish(self, request: AwsRequest, call: Call) -> AwsResponse:
-        if self.executor is None:
+        """Short control-plane calls run inline when the store is local; blob calls (S3: commits,
+        multipart assembly, copies) move whole files and always run off the event loop."""
+        if self.executor is None and not call.moves_blobs:
             return self.pipeline.finish(request, call)
         return await asyncio.get_running_loop().run_in_executor(self.executor, self.pipeline.finish, request, call)
 
@@ -99,7 +101,8 @@ class AwsAsgiApp:
         spool = self.spool(requested_checksums(request.headers))
         form = request.headers.get("x-amz-content-sha256", "")
         decoder = AwsChunkedDecoder(form, self.pipeline.chunk_signer(call)) if form in CHUNKED_FORMS else None
-        write = spool.write
+        pending = bytearray()  # hashed and written in a worker thread a MiB at a time: hashlib frees the GIL
+        loop = asyncio.get_running_loop()
         size = 0
         more = True
         try:
@@ -111,9 +114,12 @@ class AwsAsgiApp:
                 if size > self.max_upload_bytes:
                     raise BodyTooLarge(self.max_upload_bytes)
                 if decoder is None:
-                    write(chunk)
+                    pending += chunk
                 else:
-                    decoder.feed(chunk, write)
+                    decoder.feed(chunk, pending.extend)
+                if len(pending) >= SPOOL_BATCH or not more:
+                    await loop.run_in_executor(None, spool.write, bytes(pending))
+                    pending.clear()
             if decoder is not None:
                 request.headers.update(decoder.close())  # trailing checksums join the headers
             spooled = await asyncio.get_running_loop().run_in_executor(None, spool.finish)
@@ -179,6 +185,7 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 
 DRAIN_LIMIT = 64 * 1024 * 1024  # past this an oversized body is not read on; the connection just closes
+SPOOL_BATCH = 1024 * 1024
 
 
 async def _drain(receive: Receive) -> None:

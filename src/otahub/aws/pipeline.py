@@ -50,6 +50,11 @@ class Call:
     def streams_input(self) -> bool:
         return self.operation is not None and bool(self.operation.has_streaming_input)
 
+    @property
+    def moves_blobs(self) -> bool:
+        """Calls of a blob service (S3: its payload hash is a signed header) may move whole files."""
+        return self.codec is not None and self.codec.payload_signed_in_header
+
 
 class AwsPipeline:
     def __init__(
