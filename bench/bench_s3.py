@@ -65,9 +65,18 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-REGION = "us-east-1"
-ACCESS_KEY_ID = "AKIABENCHMARK0000000"
-SECRET_ACCESS_KEY = "bench-secret-access-key-0000000000000000"
+from servers import (
+    ACCESS_KEY_ID,
+    BIN,
+    REGION,
+    RESULTS_DIR,
+    SECRET_ACCESS_KEY,
+    Server,
+    launch,
+    process_cpu_seconds,
+    stop,
+)
+
 BUCKET = "bench-s3"
 TARGETS = ("otahub", "moto", "file")
 SERVER_PATHS = ("cli", "boto3-transfer", "boto3-single")
@@ -76,53 +85,13 @@ MIB = 1024 * 1024
 GIB = 1024 * MIB
 NONCE_BYTES = 32
 CHUNK = MIB
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-BIN = Path(sys.executable).parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 LIBRARIES = ("otahub", "boto3", "botocore", "s3transfer", "awscli", "awscrt", "moto", "uvicorn", "uvloop",
              "httptools", "Werkzeug")
 REPO = Path(__file__).resolve().parent.parent
 
 # ---------------------------------------------------------------------------------------------
-# Server processes (as in bench_things.py)
+# Server processes (the shared plumbing is in servers.py)
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    endpoint: str
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-
-def launch(name: str, command: list[str], log: Path, ready: re.Pattern[str], timeout: float = 60.0,
-           env: dict[str, str] | None = None) -> Server:
-    """Start command (no shell, so the pid is the server itself) and wait for ready in its output."""
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        match = ready.search(log.read_text(errors="replace"))
-        if match:
-            server = Server(name, process, match.group(1), log)
-            check_is_python_server(server)
-            return server
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    stop(process)
-    raise RuntimeError(f"{name} did not start ({' '.join(command)}):\n{log.read_text(errors='replace')}")
-
-
-def check_is_python_server(server: Server) -> None:
-    exe = os.readlink(f"/proc/{server.pid}/exe")
-    if "python" not in Path(exe).name:
-        raise RuntimeError(f"{server.name}: pid {server.pid} is {exe}, not the Python server process")
 
 
 def start_server(name: str, workdir: Path, otahub_src: Path | None = None) -> Server:
@@ -150,23 +119,6 @@ def export_commit(ref: str, target: Path) -> tuple[str, Path]:
     archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "src"], capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
     return commit, target / "src"
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of the whole process (every thread), from /proc/<pid>/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()  # fields[0] is field 3 (state); utime=14, stime=15
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def memory_kib(pid: int) -> dict[str, int]:
