@@ -322,3 +322,15 @@ def test_keys_with_spaces_unicode_and_reserved_characters(s3: Any, bucket: str) 
     assert [v["Key"] for v in versions["Versions"]] == ["dir/with space/fw é.bin"]
     versions = s3.list_object_versions(Bucket=bucket, Prefix="percent")
     assert [v["Key"] for v in versions["Versions"]] == ["percent%20kept.bin"]
+
+
+def test_list_object_versions_pages_with_key_and_version_markers(s3: Any, bucket: str) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    made = {key: [s3.put_object(Bucket=bucket, Key=key, Body=f"{key}{n}".encode())["VersionId"] for n in range(3)]
+            for key in ("a", "b")}
+    pages = list(s3.get_paginator("list_object_versions").paginate(Bucket=bucket, PaginationConfig={"PageSize": 2}))
+    seen = [(v["Key"], v["VersionId"]) for page in pages for v in page.get("Versions", [])]
+    assert seen == [(key, version) for key in ("a", "b") for version in reversed(made[key])]
+    with pytest.raises(ClientError) as error:
+        s3.list_object_versions(Bucket=bucket, KeyMarker="a", VersionIdMarker="no-such-version")
+    assert code_of(error) == ("InvalidArgument", 400)

@@ -263,10 +263,10 @@ class ObjectStore:
 
     def find_version_seq(self, bucket: str, key: str, version_id: str) -> int:
         with self.uow() as tx:
-            for seq, version in tx.objects.versions_page(bucket, key, (key, 2**62), 10_000):
-                if version.key == key and version.version_id == version_id:
-                    return seq
-        raise InvalidInput(f"Invalid version id marker {version_id}", field="VersionIdMarker")
+            seq = tx.objects.version_seq(bucket, key, version_id)
+        if seq is None:
+            raise InvalidInput(f"Invalid version id marker {version_id}", field="VersionIdMarker")
+        return seq
 
     # --- multipart ----------------------------------------------------------------------------
 

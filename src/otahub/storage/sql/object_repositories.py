@@ -64,6 +64,11 @@ class SqlObjects:
         ).first()
         return _version(row) if row else None
 
+    def version_seq(self, bucket: str, key: str, version_id: str) -> int | None:
+        query = select(objects.c.seq).where(self._key(bucket, key), objects.c.version_id == version_id)
+        seq = self.conn.execute(query).scalar()
+        return None if seq is None else int(seq)
+
     def add(self, version: ObjectVersion) -> None:
         self.conn.execute(update(objects).where(self._key(version.bucket, version.key), objects.c.is_latest)
                           .values(is_latest=False))
