@@ -49,6 +49,8 @@ class Settings:
 
 
 def _blob_problem(settings: Settings) -> str | None:
+    if bool(settings.access_key_id) != bool(settings.secret_access_key):
+        return "--access-key-id and --secret-access-key go together"
     choices = [
         ("--blob-store", settings.blob_store, BLOB_STORES),
         ("--blob-s3-addressing-style", settings.blob_s3_addressing_style, ADDRESSING_STYLES),

@@ -78,7 +78,9 @@ class AwsAsgiApp:
                 request.body = await _read_body(receive, self.pipeline.settings.max_body_bytes)
             response = await self._finish(request, call)
         except BodyTooLarge as error:
-            response = _too_large(error.limit)
+            too_large = WireError("RequestEntityTooLargeException", 413,
+                                  f"Request body exceeds the limit of {error.limit} bytes")
+            response = self.pipeline.error_response(request, call, too_large)
         except Exception as error:
             if not body_read:  # refused before reading: drain, so the client is still listening for the answer
                 await _drain(receive)
@@ -127,7 +129,7 @@ class AwsAsgiApp:
             spool.discard()
             if more:  # refused mid-body: read the rest, so the client is still listening for the answer
                 await _drain(receive)
-            raise WireError(error.code, 403 if "Signature" in error.code else 400, error.message) from error
+            raise WireError(error.code, error.status, error.message) from error
         except BaseException:
             spool.discard()
             raise
@@ -212,14 +214,6 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             if size > limit:
                 raise BodyTooLarge(limit)  # read to the end first, so the client is still listening for the 413
             return b"".join(chunks)
-
-
-def _too_large(limit: int) -> AwsResponse:  # before any codec is known, so plain JSON
-    message = f"Request body exceeds the limit of {limit} bytes"
-    body = json.dumps({"message": message}).encode()
-    headers = {"x-amzn-ErrorType": "RequestEntityTooLargeException", "Content-Type": "application/json",
-               "Connection": "close"}
-    return AwsResponse(413, headers, body)
 
 
 async def _send(send: Send, response: AwsResponse, head: bool = False) -> None:

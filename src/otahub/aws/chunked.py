@@ -31,6 +31,7 @@ class ChunkError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = 403 if code == "SignatureDoesNotMatch" else 400
 
 
 @dataclass(frozen=True)

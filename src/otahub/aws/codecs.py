@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from otahub.aws import parser, serializer
@@ -22,6 +23,7 @@ class Codec:
 REST_JSON = Codec(parser.parse_request, serializer.serialize_result, serializer.serialize_error, False)
 
 
+@cache
 def codec_for(protocol: str) -> Codec:
     if protocol == "rest-xml":
         from otahub.aws import restxml

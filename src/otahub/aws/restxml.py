@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import replace
@@ -32,6 +31,7 @@ from typing import Any
 from otahub.aws import parser
 from otahub.aws.messages import AwsRequest, AwsResponse
 from otahub.aws.parser import InputError, parse_timestamp
+from otahub.aws.serializer import bind_outside_body
 from otahub.aws.spec import OperationModel, ServiceModel, Shape
 
 XML = "application/xml"
@@ -225,26 +225,11 @@ def _scalar(shape: Shape, text: str, path: str) -> Any:
 
 
 def serialize_result(op: OperationModel, result: dict[str, Any], request_id: str) -> AwsResponse:
-    status = int(op.http.get("responseCode", 200))
     headers = {"x-amz-request-id": request_id}
     shape = op.output_shape
     if shape is None:
-        return _response(status, headers, "", None)
-    body_members: dict[str, Shape] = {}
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        value = result.get(name)
-        if location is None:
-            body_members[name] = member
-        elif value is None:
-            continue
-        elif location == "statusCode":
-            status = int(value)
-        elif location == "header":
-            headers[member.serialization.get("name", name)] = _header_value(member, value)
-        elif location == "headers":
-            prefix = member.serialization.get("name", name)
-            headers.update({f"{prefix}{key}".lower(): str(item) for key, item in value.items()})  # as S3 does
+        return _response(int(op.http.get("responseCode", 200)), headers, "", None)
+    status, body_members = bind_outside_body(op, shape, result, headers, lower_prefixed=True)  # as S3 does
     payload = shape.serialization.get("payload")
     if payload:
         return _payload_response(op, status, headers, shape.members[payload], payload, result.get(payload))
@@ -404,15 +389,3 @@ def _timestamp(value: datetime, fmt: str) -> str:
     if fmt == "unixTimestamp":
         return f"{value.timestamp():.3f}"
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def _header_value(member: Shape, value: Any) -> str:
-    if member.type_name == "timestamp":
-        return _timestamp(value, member.serialization.get("timestampFormat", "rfc822"))
-    if member.type_name == "boolean":
-        return "true" if value else "false"
-    if member.serialization.get("jsonvalue"):
-        return base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
-    if member.type_name == "list":
-        return ",".join(_header_value(member.member, item) for item in value)
-    return str(value)

@@ -43,6 +43,7 @@ CODE_ALIASES = {
     "UnknownOperationException": "MethodNotAllowed",
     "InternalFailureException": "InternalError",
     "SerializationException": "MalformedXML",
+    "RequestEntityTooLargeException": "EntityTooLarge",
 }
 
 _NOT_FOUND = {"Bucket": "NoSuchBucket", "Key": "NoSuchKey", "Version": "NoSuchVersion", "Upload": "NoSuchUpload"}

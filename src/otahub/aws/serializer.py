@@ -15,32 +15,42 @@ JSON = "application/json"
 
 
 def serialize_result(op: OperationModel, result: dict[str, Any], request_id: str) -> AwsResponse:
-    status = int(op.http.get("responseCode", 200))
     headers = {"x-amzn-RequestId": request_id}
     shape = op.output_shape
     if shape is None:
-        return _with_body(status, headers, b"{}", JSON)
-    body_members: dict[str, Shape] = {}
-    for name, member in shape.members.items():
-        value = result.get(name)
-        location = member.serialization.get("location")
-        if location == "statusCode":
-            if value is not None:
-                status = int(value)
-        elif location == "header":
-            if value is not None:
-                headers[member.serialization.get("name", name)] = _header_value(member, value)
-        elif location == "headers":
-            prefix = member.serialization.get("name", name)
-            for key, item in (value or {}).items():
-                headers[f"{prefix}{key}"] = str(item)
-        else:
-            body_members[name] = member
+        return _with_body(int(op.http.get("responseCode", 200)), headers, b"{}", JSON)
+    status, body_members = bind_outside_body(op, shape, result, headers)
     payload = shape.serialization.get("payload")
     if payload:
         return _payload_response(status, headers, shape.members[payload], result.get(payload))
     body = json.dumps(_structure(body_members, result), separators=(",", ":")).encode()
     return _with_body(status, headers, body, JSON)
+
+
+def bind_outside_body(
+    op: OperationModel, shape: Shape, result: dict[str, Any], headers: dict[str, str], lower_prefixed: bool = False
+) -> tuple[int, dict[str, Shape]]:
+    """What the rest protocols put outside the body (status code, headers, prefixed header maps):
+    writes the headers, returns the status and the members left for the body."""
+    status = int(op.http.get("responseCode", 200))
+    body_members: dict[str, Shape] = {}
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        value = result.get(name)
+        if location is None:
+            body_members[name] = member
+        elif value is None:
+            continue
+        elif location == "statusCode":
+            status = int(value)
+        elif location == "header":
+            headers[member.serialization.get("name", name)] = header_value(member, value)
+        elif location == "headers":
+            prefix = member.serialization.get("name", name)
+            for key, item in value.items():
+                wire = f"{prefix}{key}"
+                headers[wire.lower() if lower_prefixed else wire] = str(item)
+    return status, body_members
 
 
 def serialize_error(
@@ -106,13 +116,14 @@ def _timestamp(value: datetime, fmt: str) -> Any:
     return round(value.timestamp(), 3)
 
 
-def _header_value(member: Shape, value: Any) -> str:
+def header_value(member: Shape, value: Any) -> str:
+    """A member bound to a header, as the rest protocols write it (timestamps RFC 822 by default)."""
     if member.type_name == "timestamp":
         return str(_timestamp(value, member.serialization.get("timestampFormat", "rfc822")))
     if member.type_name == "boolean":
         return "true" if value else "false"
     if member.serialization.get("jsonvalue"):
-        return base64.b64encode(json.dumps(value).encode()).decode()
+        return base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
     if member.type_name == "list":
-        return ",".join(str(v) for v in value)
+        return ",".join(header_value(member.member, item) for item in value)
     return str(value)

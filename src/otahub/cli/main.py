@@ -34,32 +34,54 @@ def main() -> None:
 main.add_command(firmware)
 
 
+def _env_option(flag: str, **kwargs: Any) -> Callable[[F], F]:
+    """A `serve` option that can also be set as OTAHUB_<FLAG> (--data-dir: OTAHUB_DATA_DIR)."""
+    envvar = "OTAHUB_" + flag.removeprefix("--").upper().replace("-", "_")
+    return click.option(flag, envvar=envvar, show_envvar=True, **kwargs)
+
+
 def _blob_options(command: F) -> F:
     """The blob store options; their names are Settings fields, so serve passes them on as they are."""
     options = [
-        click.option("--blob-store", envvar="OTAHUB_BLOB_STORE", show_envvar=True, default="local",
-                     show_default=True, type=click.Choice(BLOB_STORES),
-                     help="Where firmware bytes live: the data dir, or an external S3-compatible bucket "
-                          "(metadata stays in the database either way)."),
-        click.option("--blob-s3-bucket", envvar="OTAHUB_BLOB_S3_BUCKET", show_envvar=True, default=None,
-                     help="Bucket of the external store (with --blob-store s3; it must exist)."),
-        click.option("--blob-s3-prefix", envvar="OTAHUB_BLOB_S3_PREFIX", show_envvar=True, default="",
-                     help="Key prefix (folder) for otahub's blobs in that bucket."),
-        click.option("--blob-s3-endpoint-url", envvar="OTAHUB_BLOB_S3_ENDPOINT_URL", show_envvar=True,
-                     default=None, help="Endpoint of the S3-compatible store; default: AWS S3."),
-        click.option("--blob-s3-region", envvar="OTAHUB_BLOB_S3_REGION", show_envvar=True, default=None,
-                     help="Region of the store; default: boto3's (AWS_REGION, config file)."),
-        click.option("--blob-s3-access-key-id", envvar="OTAHUB_BLOB_S3_ACCESS_KEY_ID", show_envvar=True,
-                     default=None, help="Access key id for the store; default: boto3's credential chain."),
-        click.option("--blob-s3-secret-access-key", envvar="OTAHUB_BLOB_S3_SECRET_ACCESS_KEY", show_envvar=True,
-                     default=None, help="Its secret (with --blob-s3-access-key-id)."),
-        click.option("--blob-s3-addressing-style", envvar="OTAHUB_BLOB_S3_ADDRESSING_STYLE", show_envvar=True,
-                     default="auto", show_default=True, type=click.Choice(ADDRESSING_STYLES),
-                     help="Bucket in the path or in the host name (most self-hosted stores need path)."),
-        click.option("--device-downloads", envvar="OTAHUB_DEVICE_DOWNLOADS", show_envvar=True, default="proxy",
-                     show_default=True, type=click.Choice(DEVICE_DOWNLOADS),
-                     help="How devices fetch firmware: through otahub, or direct from the S3 store "
-                          "by presigned URL (needs --blob-store s3)."),
+        _env_option(
+            "--blob-store",
+            default="local",
+            show_default=True,
+            type=click.Choice(BLOB_STORES),
+            help="Where firmware bytes live: the data dir, or an external S3-compatible bucket "
+            "(metadata stays in the database either way).",
+        ),
+        _env_option(
+            "--blob-s3-bucket", default=None, help="Bucket of the external store (with --blob-store s3; it must exist)."
+        ),
+        _env_option("--blob-s3-prefix", default="", help="Key prefix (folder) for otahub's blobs in that bucket."),
+        _env_option(
+            "--blob-s3-endpoint-url", default=None, help="Endpoint of the S3-compatible store; default: AWS S3."
+        ),
+        _env_option(
+            "--blob-s3-region", default=None, help="Region of the store; default: boto3's (AWS_REGION, config file)."
+        ),
+        _env_option(
+            "--blob-s3-access-key-id",
+            default=None,
+            help="Access key id for the store; default: boto3's credential chain.",
+        ),
+        _env_option("--blob-s3-secret-access-key", default=None, help="Its secret (with --blob-s3-access-key-id)."),
+        _env_option(
+            "--blob-s3-addressing-style",
+            default="auto",
+            show_default=True,
+            type=click.Choice(ADDRESSING_STYLES),
+            help="Bucket in the path or in the host name (most self-hosted stores need path).",
+        ),
+        _env_option(
+            "--device-downloads",
+            default="proxy",
+            show_default=True,
+            type=click.Choice(DEVICE_DOWNLOADS),
+            help="How devices fetch firmware: through otahub, or direct from the S3 store "
+            "by presigned URL (needs --blob-store s3).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -67,98 +89,74 @@ def _blob_options(command: F) -> F:
 
 
 @main.command()
-@click.option(
+@_env_option(
     "--host",
-    envvar="OTAHUB_HOST",
-    show_envvar=True,
     default="127.0.0.1",
     show_default=True,
     help="Address to listen on.",
 )
-@click.option(
+@_env_option(
     "--port",
-    envvar="OTAHUB_PORT",
-    show_envvar=True,
     default=DEFAULT_PORT,
     show_default=True,
     type=int,
     help="HTTP port for the AWS APIs (0 picks a free one).",
 )
-@click.option(
+@_env_option(
     "--data-dir",
-    envvar="OTAHUB_DATA_DIR",
-    show_envvar=True,
     default="./otahub-data",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the SQLite database and firmware blobs live; created if missing.",
 )
-@click.option(
+@_env_option(
     "--region",
-    envvar="OTAHUB_REGION",
-    show_envvar=True,
     default="us-east-1",
     show_default=True,
     help="AWS region in ARNs and SigV4 scopes.",
 )
-@click.option(
+@_env_option(
     "--account-id",
-    envvar="OTAHUB_ACCOUNT_ID",
-    show_envvar=True,
     default="123456789012",
     show_default=True,
     help="AWS account id in ARNs.",
 )
-@click.option(
+@_env_option(
     "--database-url",
-    envvar="OTAHUB_DATABASE_URL",
-    show_envvar=True,
     default=None,
     help="SQLAlchemy URL; default: SQLite in the data dir.",
 )
-@click.option(
+@_env_option(
     "--access-key-id",
-    envvar="OTAHUB_ACCESS_KEY_ID",
-    show_envvar=True,
     default=None,
     help="Access key id of a SigV4 key pair to accept.",
 )
-@click.option(
+@_env_option(
     "--secret-access-key",
-    envvar="OTAHUB_SECRET_ACCESS_KEY",
-    show_envvar=True,
     default=None,
     help="Its secret (with --access-key-id).",
 )
-@click.option(
+@_env_option(
     "--sqlite-synchronous",
-    envvar="OTAHUB_SQLITE_SYNCHRONOUS",
-    show_envvar=True,
     default="FULL",
     show_default=True,
     type=click.Choice(["FULL", "NORMAL"], case_sensitive=False),
     help="SQLite durability: FULL syncs every commit to disk before answering.",
 )
-@click.option(
+@_env_option(
     "--log-level",
-    envvar="OTAHUB_LOG_LEVEL",
-    show_envvar=True,
     default="warning",
     show_default=True,
     type=click.Choice(["debug", "info", "warning", "error"]),
     help="Server log level.",
 )
-@click.option(
+@_env_option(
     "--clock-control",
-    envvar="OTAHUB_CLOCK_CONTROL",
-    show_envvar=True,
     is_flag=True,
     help="Let clients move server time forward (POST /_otahub/clock); for tests and demos only.",
 )
-@click.option(
+@_env_option(
     "--demo",
-    envvar="OTAHUB_DEMO",
-    show_envvar=True,
     is_flag=True,
     help="After start-up, run a boto3 round trip against the server and print it.",
 )
@@ -179,8 +177,6 @@ def serve(
     **blob_options: Any,
 ) -> None:
     """Start the otahub server (AWS IoT APIs over HTTP) on the embedded defaults."""
-    if bool(access_key_id) != bool(secret_access_key):
-        raise click.UsageError("--access-key-id and --secret-access-key go together")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings(
