@@ -100,21 +100,31 @@ class LocalSpool:
         self.path.unlink(missing_ok=True)
 
 
+def content_path(sha256: str) -> str:
+    """Where a blob lives below a store's root, by its hash: ``objects/<sha256[:2]>/<sha256>``."""
+    return f"objects/{sha256[:2]}/{sha256}"
+
+
+def open_spool_dir(path: Path) -> Path:
+    """Create the spool directory, removing what a crash mid-upload left there (nothing refers to it)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for stray in path.iterdir():
+        stray.unlink(missing_ok=True)
+    return path
+
+
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.tmp = root / "tmp"
+        self.tmp = open_spool_dir(root / "tmp")
         self.objects = root / "objects"
-        self.tmp.mkdir(parents=True, exist_ok=True)
         self.objects.mkdir(parents=True, exist_ok=True)
-        for stray in self.tmp.iterdir():  # a crash mid-upload leaves these; nothing refers to them
-            stray.unlink(missing_ok=True)
 
     def spool(self, algorithms: frozenset[str] = frozenset()) -> LocalSpool:
         return LocalSpool(self.tmp / uuid.uuid4().hex, algorithms)
 
     def path_of(self, ref: BlobRef) -> Path:
-        return self.objects / ref.sha256[:2] / ref.sha256
+        return self.root / content_path(ref.sha256)
 
     def commit(self, spooled: Any) -> BlobRef:
         ref = BlobRef(spooled.sha256, spooled.size, spooled.md5)

@@ -31,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from otahub.domain.objects import BlobRef
 from otahub.services.ports import SpooledBlob
-from otahub.storage.blobs.local import CHUNK, LocalSpool, LocalSpooledBlob
+from otahub.storage.blobs.local import CHUNK, LocalSpool, LocalSpooledBlob, content_path, open_spool_dir
 
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 query signatures last at most a week
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -86,13 +86,10 @@ class S3BlobStore:
         self.options = options
         self.bucket = options.bucket
         self.client = client if client is not None else make_client(options)
-        self.tmp = spool_dir
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        for stray in self.tmp.iterdir():  # a crash mid-upload leaves these; nothing refers to them
-            stray.unlink(missing_ok=True)
+        self.tmp = open_spool_dir(spool_dir)
 
     def key_of(self, ref: BlobRef) -> str:
-        return f"{self.options.key_prefix}objects/{ref.sha256[:2]}/{ref.sha256}"
+        return self.options.key_prefix + content_path(ref.sha256)
 
     def check(self) -> None:
         """Fail fast (at start-up) when the bucket is missing, forbidden or the endpoint unreachable."""
