@@ -9,19 +9,25 @@ from sqlalchemy import Engine
 from otahub.aws.asgi import AwsAsgiApp
 from otahub.aws.dispatch import HandlerRegistry
 from otahub.aws.iot import IotApi
+from otahub.aws.iot_jobs import IotJobsApi
+from otahub.aws.iot_jobs_data import IotJobsDataApi
 from otahub.aws.iot_streams import IotStreamsApi
 from otahub.aws.pipeline import AwsPipeline, PipelineSettings
+from otahub.aws.presign import Presigner
 from otahub.aws.s3 import CODE_ALIASES as S3_CODES
 from otahub.aws.s3 import S3Api
 from otahub.aws.s3 import map_error as s3_errors
 from otahub.config import Settings
-from otahub.domain.clock import AdjustableClock, Clock, SystemClock
+from otahub.domain.clock import AdjustableClock, Clock, FakeClock, SystemClock
 from otahub.domain.ids import Arns
 from otahub.services.credentials import CredentialStore, StartupCredentials
+from otahub.services.jobs import JobService
 from otahub.services.objects import ObjectStore
+from otahub.services.rollout import RolloutEngine
 from otahub.services.streams import StreamService
 from otahub.services.tags import TagService
 from otahub.services.things import ThingRegistry
+from otahub.services.timekeeping import EngineTicker, TimeDriver
 from otahub.storage.blobs.local import LocalBlobStore
 from otahub.storage.blobs.s3 import S3BlobOptions, S3BlobStore
 from otahub.storage.sql.unit_of_work import SqlUnitOfWorkFactory, make_engine, upgrade_schema
@@ -32,11 +38,24 @@ class App:
     asgi: AwsAsgiApp
     engine: Engine
     credentials: StartupCredentials
+    rollout: RolloutEngine
+
+
+def _clocks(settings: Settings, given: Clock | None) -> tuple[Clock, AdjustableClock | FakeClock | None]:
+    """The service clock, and the same clock when clients may move it (virtual or offset)."""
+    if given is not None:
+        return given, None
+    if settings.virtual_clock:
+        virtual = FakeClock(SystemClock().now())
+        return virtual, virtual
+    if settings.clock_control:
+        offset = AdjustableClock()
+        return offset, offset
+    return SystemClock(), None
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
-    control = AdjustableClock() if settings.clock_control and clock is None else None
-    clock = clock or control or SystemClock()
+    clock, movable = _clocks(settings, clock)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url, settings.sqlite_synchronous)
     upgrade_schema(engine)
@@ -50,19 +69,32 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     startup_credentials = store.load(configured)
 
     registry = HandlerRegistry()
-    registry.add("iot", IotApi(ThingRegistry(uow, clock, arns), TagService(uow, arns), arns).handlers())
+    things = ThingRegistry(uow, clock, arns)
+    registry.add("iot", IotApi(things, TagService(uow, arns), arns).handlers())
     blobs = _blob_store(settings)
     objects = ObjectStore(uow, blobs, clock)
     registry.add("iot", IotStreamsApi(StreamService(uow, objects, clock, arns), arns).handlers())
     registry.add("s3", S3Api(objects).handlers(), error_mapper=s3_errors, code_aliases=S3_CODES)
 
+    jobs = JobService(uow, objects, clock, arns)
+    things.listeners.append(jobs)
+    rollout = RolloutEngine(uow, clock)
+    presigner = Presigner(startup_credentials.access_key_id, startup_credentials.secret_access_key, settings.region)
+    registry.add("iot", IotJobsApi(jobs, arns).handlers())
+    registry.add("iot-jobs-data", IotJobsDataApi(jobs, presigner).handlers())
+
     pipeline = AwsPipeline(
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
-        registry, store.secret_for, clock,
+        registry, store.secret_for, clock, wall_clock=SystemClock() if settings.virtual_clock else None,
     )
     workers = 0 if engine.dialect.name == "sqlite" else 16  # SQLite is local and single-writer: no pool
-    asgi = AwsAsgiApp(pipeline, workers=workers, clock_control=control, spool=blobs.spool)
-    return App(asgi, engine, startup_credentials)
+    driver = TimeDriver(movable, rollout) if movable is not None else None
+    ticker = None if settings.virtual_clock else EngineTicker(rollout, settings.engine_interval)
+    asgi = AwsAsgiApp(
+        pipeline, workers=workers, clock_control=driver, spool=blobs.spool,
+        on_startup=ticker.start if ticker else None, on_shutdown=ticker.stop if ticker else None,
+    )
+    return App(asgi, engine, startup_credentials, rollout)
 
 
 def _blob_store(settings: Settings) -> LocalBlobStore | S3BlobStore:

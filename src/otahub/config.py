@@ -27,7 +27,9 @@ class Settings:
     secret_access_key: str | None = None
     max_body_bytes: int = 10 * 1024 * 1024
     sqlite_synchronous: str = "FULL"
-    clock_control: bool = False  # expose POST /_otahub/clock to move server time on (tests, demos)
+    clock_control: bool = False  # real time plus an offset that POST /_otahub/clock moves on (tests)
+    virtual_clock: bool = False  # time starts at start-up and moves only when told (rehearsals, tests)
+    engine_interval: float = 1.0  # seconds between rollout engine ticks on a real-time clock
     blob_store: str = "local"  # "local": <data dir>/blobs; "s3": an external S3-compatible bucket
     blob_s3_bucket: str | None = None
     blob_s3_prefix: str = ""

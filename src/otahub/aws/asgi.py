@@ -8,15 +8,14 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from otahub.aws.chunked import FORMS as CHUNKED_FORMS
 from otahub.aws.chunked import AwsChunkedDecoder, ChunkError
 from otahub.aws.errors import WireError
 from otahub.aws.messages import AwsRequest, AwsResponse
 from otahub.aws.pipeline import AwsPipeline, Call
-from otahub.domain.clock import AdjustableClock
 from otahub.services.ports import BlobSpool
 
 Scope = MutableMapping[str, Any]
@@ -34,14 +33,21 @@ class BodyTooLarge(Exception):
 CLOCK_CONTROL_PATH = "/_otahub/clock"
 
 
+class ClockControl(Protocol):
+    def now(self) -> datetime: ...
+    def advance(self, seconds: float) -> datetime: ...
+
+
 class AwsAsgiApp:
     def __init__(
         self,
         pipeline: AwsPipeline,
         workers: int = 8,
-        clock_control: AdjustableClock | None = None,
+        clock_control: ClockControl | None = None,
         spool: Callable[[frozenset[str]], BlobSpool] | None = None,
         max_upload_bytes: int = 5 * 1024**3,
+        on_startup: Callable[[], None] | None = None,
+        on_shutdown: Callable[[], None] | None = None,
     ) -> None:
         """``workers=0`` runs the pipeline on the event loop itself: cheaper per call when the store is
         local (SQLite) and every request is short CPU work; a pool lets network databases overlap."""
@@ -50,6 +56,8 @@ class AwsAsgiApp:
         self.clock_control = clock_control
         self.spool = spool
         self.max_upload_bytes = max_upload_bytes
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -65,7 +73,7 @@ class AwsAsgiApp:
         )
         if self.clock_control is not None and request.path == CLOCK_CONTROL_PATH:
             request.body = await _read_body(receive, self.pipeline.settings.max_body_bytes)
-            await _send(send, _control_clock(self.clock_control, request))
+            await _send(send, self._control_clock(request))
             return
         call = Call(str(uuid.uuid4()))
         body_read = False
@@ -89,6 +97,23 @@ class AwsAsgiApp:
             if request.spooled is not None:
                 request.spooled.discard()
         await _send(send, response, head=request.method == "HEAD")
+
+    def _control_clock(self, request: AwsRequest) -> AwsResponse:
+        """With `serve --virtual-clock` (or `--clock-control`): a SigV4-signed POST {"advanceSeconds": n}
+        moves service time on, the rollout engine catching up step by step; GET reads the time."""
+        assert self.clock_control is not None
+        try:
+            self.pipeline.authenticate(request)
+        except Exception as error:
+            status = getattr(error, "status", 403)
+            return _json_response(status, {"message": str(getattr(error, "message", error))})
+        if request.method == "POST":
+            try:
+                seconds = float(json.loads(request.body or b"{}").get("advanceSeconds", 0))
+                return _json_response(200, {"now": self.clock_control.advance(seconds).isoformat()})
+            except (ValueError, TypeError, AttributeError) as exc:
+                return _json_response(400, {"message": f"advanceSeconds must be a non-negative number: {exc}"})
+        return _json_response(200, {"now": self.clock_control.now().isoformat()})
 
     async def _finish(self, request: AwsRequest, call: Call) -> AwsResponse:
         """Short control-plane calls run inline when the store is local; blob calls (S3: commits,
@@ -140,25 +165,20 @@ class AwsAsgiApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.on_startup is not None:
+                    self.on_startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.on_shutdown is not None:
+                    self.on_shutdown()
                 if self.executor is not None:
                     self.executor.shutdown(wait=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
 
-def _control_clock(clock: AdjustableClock, request: AwsRequest) -> AwsResponse:
-    """Test aid, only with `serve --clock-control`: POST {"advanceSeconds": n} moves server time on."""
-    if request.method == "POST":
-        try:
-            seconds = float(json.loads(request.body or b"{}").get("advanceSeconds", 0))
-            clock.advance(timedelta(seconds=seconds))
-        except (ValueError, TypeError, AttributeError) as exc:
-            body = json.dumps({"message": f"advanceSeconds must be a non-negative number: {exc}"}).encode()
-            return AwsResponse(400, {"Content-Type": "application/json"}, body)
-    body = json.dumps({"now": clock.now().isoformat()}).encode()
-    return AwsResponse(200, {"Content-Type": "application/json"}, body)
+def _json_response(status: int, body: dict[str, Any]) -> AwsResponse:
+    return AwsResponse(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
 
 def requested_checksums(headers: dict[str, str]) -> frozenset[str]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
@@ -95,14 +95,20 @@ def _build_scope(
 
 
 def verify_signature(
-    request: AwsRequest, scope: SignatureScope, secret_for: Callable[[str], str | None], now: datetime
+    request: AwsRequest, scope: SignatureScope, secret_for: Callable[[str], str | None], now: datetime,
+    wall_now: datetime | None = None,
 ) -> None:
-    """Raise AuthError unless the request is signed by a known key, in time, over what it carries."""
+    """Raise AuthError unless the request is signed by a known key, in time, over what it carries.
+
+    ``now`` is the service clock: presigned URLs expire by it (a virtual clock expires them too).
+    ``wall_now`` is the time clients sign requests with, when it differs (a virtual clock): the
+    15-minute skew of header-signed requests is measured against it.
+    """
     secret = secret_for(scope.access_key)
     if secret is None:
         raise AuthError("UnrecognizedClientException", "The security token included in the request is invalid.")
     signed_at = _signed_at(scope)
-    _check_time(scope, signed_at, now)
+    _check_time(scope, signed_at, now, wall_now or now)
     expected = _expected_signature(request, scope, secret)
     if not hmac.compare_digest(expected, scope.signature):
         raise AuthError(
@@ -128,16 +134,17 @@ def _signed_at(scope: SignatureScope) -> datetime:
     return signed_at
 
 
-def _check_time(scope: SignatureScope, signed_at: datetime, now: datetime) -> None:
+def _check_time(scope: SignatureScope, signed_at: datetime, now: datetime, wall_now: datetime) -> None:
     if scope.presigned:
         expires = scope.expires or 0
         if expires <= 0 or expires > MAX_PRESIGN_EXPIRES:
             raise AuthError("AuthorizationQueryParametersError", "X-Amz-Expires must be 1..604800", 400)
         if now > signed_at + timedelta(seconds=expires):
             raise AuthError("AccessDeniedException", "Request has expired")
-        if signed_at - now > MAX_SKEW:
+        if signed_at - max(now, wall_now) > MAX_SKEW:
             raise AuthError("InvalidSignatureException", "Request is not yet valid")
         return
+    now = wall_now
     if abs(now - signed_at) > MAX_SKEW:
         raise AuthError(
             "InvalidSignatureException",
@@ -173,3 +180,23 @@ _SIGNERS: dict[tuple[bool, bool], type[SigV4Auth]] = {
     (True, False): S3SigV4Auth,
     (True, True): S3SigV4QueryAuth,
 }
+
+
+def presign_get(
+    base_url: str, path: str, extra_query: list[tuple[str, str]], *, access_key: str, secret: str, region: str,
+    service: str, now: datetime, expires: int,
+) -> str:
+    """A SigV4 query-signed GET URL for ``path`` (already percent-encoded) that verify_signature accepts."""
+    host = urlsplit(base_url).netloc
+    credential = f"{access_key}/{now:%Y%m%d}/{region}/{service}/aws4_request"
+    params = [
+        ("X-Amz-Algorithm", ALGORITHM), ("X-Amz-Credential", credential),
+        ("X-Amz-Date", now.strftime(SIGV4_TIMESTAMP)), ("X-Amz-Expires", str(expires)),
+        ("X-Amz-SignedHeaders", "host"), *extra_query,
+    ]
+    query = urlencode(params, quote_via=quote, safe="")
+    request = AwsRequest("GET", path, query, {"host": host})
+    scope = read_scope(request)
+    assert scope is not None
+    signature = _expected_signature(request, scope, secret)
+    return f"{base_url.rstrip('/')}{path}?{query}&X-Amz-Signature={signature}"

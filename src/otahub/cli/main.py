@@ -15,6 +15,7 @@ import uvicorn
 
 from otahub import __version__
 from otahub.app import App, build_app
+from otahub.cli.clock import clock
 from otahub.cli.firmware import firmware
 from otahub.config import ADDRESSING_STYLES, BLOB_STORES, DEFAULT_PORT, DEVICE_DOWNLOADS, Settings, SettingsError
 from otahub.storage.blobs.s3 import BlobStoreError
@@ -32,6 +33,7 @@ def main() -> None:
 
 
 main.add_command(firmware)
+main.add_command(clock)
 
 
 def _env_option(flag: str, **kwargs: Any) -> Callable[[F], F]:
@@ -156,6 +158,18 @@ def _blob_options(command: F) -> F:
     help="Let clients move server time forward (POST /_otahub/clock); for tests and demos only.",
 )
 @_env_option(
+    "--virtual-clock",
+    is_flag=True,
+    help="Run on a clock that starts now and moves only with `otahub clock advance` (rehearse rollouts).",
+)
+@_env_option(
+    "--engine-interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds between rollout engine ticks on a real-time clock.",
+)
+@_env_option(
     "--demo",
     is_flag=True,
     help="After start-up, run a boto3 round trip against the server and print it.",
@@ -173,6 +187,8 @@ def serve(
     sqlite_synchronous: str,
     log_level: str,
     clock_control: bool,
+    virtual_clock: bool,
+    engine_interval: float,
     demo: bool,
     **blob_options: Any,
 ) -> None:
@@ -190,6 +206,8 @@ def serve(
             secret_access_key=secret_access_key,
             sqlite_synchronous=sqlite_synchronous.upper(),
             clock_control=clock_control,
+            virtual_clock=virtual_clock,
+            engine_interval=engine_interval,
             **blob_options,
         )
     except SettingsError as exc:

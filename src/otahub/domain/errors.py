@@ -6,6 +6,8 @@
      ├── VersionConflict     expectedVersion does not match the stored version
      ├── InvalidInput        a value is wrong for reasons the wire model cannot express
      ├── InvalidState        the resource's state forbids the operation (e.g. group has children)
+     ├── InvalidStateTransition  a job execution cannot go from its status to the one asked for
+     ├── TerminalState       a device asked about a job execution that has ended
      ├── Conflict            the request collides with a concurrent or idempotent request
      └── LimitExceeded       a quota (e.g. groups per thing) would be exceeded
 """
@@ -52,4 +54,14 @@ class Conflict(DomainError):
 
 
 class LimitExceeded(DomainError):
+    pass
+
+
+class InvalidStateTransition(DomainError):
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message, field="status")
+        self.status = status
+
+
+class TerminalState(DomainError):
     pass

@@ -39,6 +39,15 @@ class Arns:
     def stream(self, stream_id: str) -> str:
         return self.iot("stream", stream_id)
 
+    def job(self, job_id: str) -> str:
+        return self.iot("job", job_id)
+
+    def job_template(self, template_id: str) -> str:
+        return self.iot("jobtemplate", template_id)
+
+    def ota_update(self, ota_update_id: str) -> str:
+        return self.iot("otaupdate", ota_update_id)
+
     def parse_iot(self, arn: str) -> tuple[str, str] | None:
         """(resource type, name) of an iot ARN in this region and account, else None."""
         parts = arn.split(":", 5)

@@ -17,6 +17,8 @@ FINDERS: dict[str, Finder] = {
     "thinggroup": lambda tx, name: tx.thing_groups.get(name) is not None,
     "thingtype": lambda tx, name: tx.thing_types.get(name) is not None,
     "stream": lambda tx, name: tx.streams.get(name) is not None,
+    "job": lambda tx, name: tx.jobs.get(name) is not None,
+    "jobtemplate": lambda tx, name: tx.job_templates.get(name) is not None,
 }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Protocol
 
 from otahub.domain.clock import Clock
 from otahub.domain.errors import AlreadyExists, InvalidInput, InvalidState, NotFound
@@ -31,11 +33,18 @@ class ThingTypeSpec:
     propagating_attributes: tuple[PropagatingAttribute, ...] | None = None
 
 
+class MembershipListener(Protocol):
+    def thing_joined(self, tx: UnitOfWork, thing: str, groups: Sequence[str]) -> None:
+        """``thing`` joined the first of ``groups`` (the rest are its ancestors), in transaction ``tx``."""
+        ...
+
+
 class ThingRegistry:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, arns: Arns) -> None:
         self.uow = uow
         self.clock = clock
         self.arns = arns
+        self.listeners: list[MembershipListener] = []  # continuous jobs follow membership through these
 
     # --- things -------------------------------------------------------------------------------
 
@@ -206,7 +215,7 @@ class ThingRegistry:
 
     def add_thing_to_group(self, group_name: str, thing_name: str) -> None:
         with self.uow(write=True) as tx:
-            _add_member(tx, _group(tx, group_name), _thing(tx, thing_name).name)
+            self._add_member(tx, _group(tx, group_name), _thing(tx, thing_name).name)
 
     def remove_thing_from_group(self, group_name: str, thing_name: str) -> None:
         with self.uow(write=True) as tx:
@@ -218,7 +227,13 @@ class ThingRegistry:
             for name in remove:
                 tx.thing_groups.remove_member(_group(tx, name).name, thing.name)
             for name in add:
-                _add_member(tx, _group(tx, name), thing.name)
+                self._add_member(tx, _group(tx, name), thing.name)
+
+    def _add_member(self, tx: UnitOfWork, group: ThingGroup, thing_name: str) -> None:
+        check_new_membership(group, tx.thing_groups.groups_of(thing_name), thing_name)
+        tx.thing_groups.add_member(group.name, thing_name)
+        for listener in self.listeners:
+            listener.thing_joined(tx, thing_name, (group.name, *group.ancestors))
 
     def list_things_in_group(
         self, group_name: str, recursive: bool, token: str | None, max_results: int | None
@@ -266,7 +281,3 @@ def _group(tx: UnitOfWork, name: str) -> ThingGroup:
         raise NotFound("Thing group", name)
     return group
 
-
-def _add_member(tx: UnitOfWork, group: ThingGroup, thing_name: str) -> None:
-    check_new_membership(group, tx.thing_groups.groups_of(thing_name), thing_name)
-    tx.thing_groups.add_member(group.name, thing_name)

@@ -205,3 +205,119 @@ stream_files = Table(
     Column("sha256", String(64), nullable=False),
     Index("ix_stream_files_sha256", "sha256"),
 )
+
+# --- jobs ------------------------------------------------------------------------------------------
+# A job's configuration is kept as JSON in the domain's own field names (see job_repositories.py);
+# what the engine queries (status, deadlines, counts) has columns of its own.
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(64), nullable=False, unique=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("target_selection", String(16), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("document_source", String(1350)),
+    Column("description", Text),
+    Column("config", JSON, nullable=False),
+    Column("extra", JSON, nullable=False),  # template, namespace, parameters, package versions
+    Column("force_canceled", Boolean, nullable=False),
+    Column("reason_code", String(128)),
+    Column("comment", Text),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("completed_at", UtcDateTime()),
+    Column("rollout_started_at", UtcDateTime()),
+    Column("notified", Integer, nullable=False),
+    Column("bucket_start", UtcDateTime()),
+    Column("bucket_count", Integer, nullable=False),
+    # The latest execution of each thing, by status, kept with every change; targets not yet notified.
+    Column("n_queued", Integer, nullable=False),
+    Column("n_in_progress", Integer, nullable=False),
+    Column("n_succeeded", Integer, nullable=False),
+    Column("n_failed", Integer, nullable=False),
+    Column("n_timed_out", Integer, nullable=False),
+    Column("n_rejected", Integer, nullable=False),
+    Column("n_removed", Integer, nullable=False),
+    Column("n_canceled", Integer, nullable=False),
+    Column("n_pending", Integer, nullable=False),
+)
+
+job_targets = Table(
+    "job_targets",
+    metadata,
+    Column("job_seq", Integer, ForeignKey("jobs.seq", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", NAME, nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Index("ix_job_targets_kind_name", "kind", "name"),
+)
+
+# Things a job will notify but has not yet (rollout rate, schedule, maintenance windows).
+job_pending = Table(
+    "job_pending",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("job_seq", Integer, ForeignKey("jobs.seq", ondelete="CASCADE"), nullable=False),
+    Column("thing_name", NAME, nullable=False),
+    Index("ix_job_pending_job_seq_seq", "job_seq", "seq"),
+    Index("ix_job_pending_job_seq_thing_name", "job_seq", "thing_name", unique=True),
+)
+
+job_executions = Table(
+    "job_executions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("job_seq", Integer, ForeignKey("jobs.seq", ondelete="CASCADE"), nullable=False),
+    Column("thing_name", NAME, nullable=False),
+    Column("execution_number", Integer, nullable=False),
+    Column("is_latest", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_details", JSON, nullable=False),
+    Column("queued_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime()),
+    Column("last_updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("retry_attempt", Integer, nullable=False),
+    Column("retry_counts", JSON, nullable=False),
+    Column("force_canceled", Boolean, nullable=False),
+    Column("in_progress_deadline", UtcDateTime()),
+    Column("step_deadline", UtcDateTime()),
+    Column("timeout_at", UtcDateTime()),  # the earlier deadline while IN_PROGRESS, else NULL
+    Index("ix_job_executions_job_thing_number", "job_seq", "thing_name", "execution_number", unique=True),
+    Index("ix_job_executions_job_latest_status", "job_seq", "is_latest", "status", "seq"),
+    Index("ix_job_executions_job_latest", "job_seq", "is_latest", "seq"),
+    Index("ix_job_executions_thing_latest_status", "thing_name", "is_latest", "status"),
+    Index("ix_job_executions_timeout_at", "timeout_at"),
+)
+
+job_templates = Table(
+    "job_templates",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("template_id", String(64), nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("document", Text),
+    Column("document_source", String(1350)),
+    Column("config", JSON, nullable=False),
+    Column("extra", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+ota_updates = Table(
+    "ota_updates",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("ota_update_id", String(128), nullable=False, unique=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("description", Text),
+    Column("request", JSON, nullable=False),  # targets, protocols, files, configs as asked for
+    Column("job_id", String(64)),
+    Column("stream_id", String(128)),
+    Column("stream_created", Boolean, nullable=False),  # the stream is ours (deleteStream may remove it)
+    Column("error_info", JSON),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

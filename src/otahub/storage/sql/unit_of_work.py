@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from otahub.storage.sql.job_repositories import SqlJobs, SqlJobTemplates
 from otahub.storage.sql.object_repositories import SqlBuckets, SqlMultipart, SqlObjects
 from otahub.storage.sql.repositories import (
     SqlCredentials,
@@ -72,6 +73,8 @@ class SqlUnitOfWork:
         self.objects = SqlObjects(self.conn)
         self.multipart = SqlMultipart(self.conn)
         self.streams = SqlStreams(self.conn)
+        self.jobs = SqlJobs(self.conn)
+        self.job_templates = SqlJobTemplates(self.conn)
 
 
 class SqlUnitOfWorkFactory:

@@ -1,0 +1,488 @@
+"""Jobs and job executions: configurations, the execution state machine and the rollout rules. Pure Python.
+
+One model serves IoT jobs, the OTA updates built on them and (later) managed-integrations OTA tasks.
+The rules here decide; the rollout engine (services/rollout.py) applies them in transactions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from otahub.domain.errors import InvalidInput, InvalidState, InvalidStateTransition, VersionConflict
+
+
+class ExecutionStatus(StrEnum):
+    QUEUED = "QUEUED"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    REJECTED = "REJECTED"
+    REMOVED = "REMOVED"
+    CANCELED = "CANCELED"
+
+    @property
+    def terminal(self) -> bool:
+        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.IN_PROGRESS)
+
+
+class JobStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    CANCELED = "CANCELED"
+    COMPLETED = "COMPLETED"
+    DELETION_IN_PROGRESS = "DELETION_IN_PROGRESS"
+
+    @property
+    def active(self) -> bool:
+        return self in (JobStatus.SCHEDULED, JobStatus.IN_PROGRESS)
+
+
+PENDING = (ExecutionStatus.QUEUED, ExecutionStatus.IN_PROGRESS)
+DEVICE_STATUSES = frozenset(
+    {ExecutionStatus.IN_PROGRESS, ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.REJECTED}
+)
+MAX_TIMEOUT_MINUTES = 10080
+MAX_TARGETS = 100
+DEFAULT_PRESIGNED_EXPIRY = 3600
+CANCEL_STEP_TIMER = -1
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExponentialRate:
+    base_rate_per_minute: int
+    increment_factor: float
+    notified_step: int | None = None
+    succeeded_step: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutConfig:
+    maximum_per_minute: int | None = None
+    exponential: ExponentialRate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AbortCriterion:
+    failure_type: str  # FAILED | REJECTED | TIMED_OUT | ALL
+    threshold_percentage: float
+    min_executed: int
+    action: str = "CANCEL"
+
+    def failure_statuses(self) -> frozenset[ExecutionStatus]:
+        if self.failure_type == "ALL":
+            return frozenset({ExecutionStatus.FAILED, ExecutionStatus.REJECTED, ExecutionStatus.TIMED_OUT})
+        return frozenset({ExecutionStatus(self.failure_type)})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryCriterion:
+    failure_type: str  # FAILED | TIMED_OUT | ALL
+    number_of_retries: int
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpec:
+    """A maintenance window as given: an AWS cron expression and a length."""
+
+    cron: str
+    duration_minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulingConfig:
+    start_time: str | None = None  # as given (AWS's StringDateTime); parsed copies below
+    end_time: str | None = None
+    end_behavior: str | None = None  # STOP_ROLLOUT | CANCEL | FORCE_CANCEL
+    windows: tuple[WindowSpec, ...] = ()
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedUrlConfig:
+    role_arn: str | None = None
+    expires_in_sec: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobConfig:
+    presigned_url: PresignedUrlConfig | None = None
+    rollout: RolloutConfig | None = None
+    abort: tuple[AbortCriterion, ...] = ()
+    in_progress_timeout_minutes: int | None = None
+    retry: tuple[RetryCriterion, ...] = ()
+    scheduling: SchedulingConfig | None = None
+
+    @property
+    def presigned_expiry(self) -> int:
+        expires = self.presigned_url.expires_in_sec if self.presigned_url else None
+        return expires or DEFAULT_PRESIGNED_EXPIRY
+
+
+def check_config(config: JobConfig) -> None:
+    """What the wire model cannot say about a job's configuration."""
+    timeout = config.in_progress_timeout_minutes
+    if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT_MINUTES:
+        raise InvalidInput(
+            f"timeoutConfig.inProgressTimeoutInMinutes must be 1 to {MAX_TIMEOUT_MINUTES}, not {timeout}",
+            field="timeoutConfig.inProgressTimeoutInMinutes",
+        )
+    exponential = config.rollout.exponential if config.rollout else None
+    if exponential is not None:
+        steps = (exponential.notified_step, exponential.succeeded_step)
+        if sum(step is not None for step in steps) != 1:
+            raise InvalidInput(
+                "jobExecutionsRolloutConfig.exponentialRate.rateIncreaseCriteria needs exactly one of "
+                "numberOfNotifiedThings and numberOfSucceededThings",
+                field="jobExecutionsRolloutConfig.exponentialRate.rateIncreaseCriteria",
+            )
+        if round(exponential.increment_factor, 1) != exponential.increment_factor:
+            raise InvalidInput(
+                "jobExecutionsRolloutConfig.exponentialRate.incrementFactor takes at most one decimal place",
+                field="jobExecutionsRolloutConfig.exponentialRate.incrementFactor",
+            )
+    for criterion in config.abort:
+        if round(criterion.threshold_percentage, 2) != criterion.threshold_percentage:
+            raise InvalidInput(
+                "abortConfig.criteriaList.thresholdPercentage takes at most two decimal places",
+                field="abortConfig.criteriaList.thresholdPercentage",
+            )
+    kinds = [c.failure_type for c in config.retry]
+    if len(set(kinds)) != len(kinds) or ("ALL" in kinds and len(kinds) > 1):
+        raise InvalidInput(
+            "jobExecutionsRetryConfig.criteriaList: each failure type at most once, and ALL alone",
+            field="jobExecutionsRetryConfig.criteriaList",
+        )
+
+
+# --- jobs ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    kind: str  # "thing" | "thinggroup"
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """The latest execution of every thing in a job, by status, plus targets not yet notified."""
+
+    by_status: Mapping[ExecutionStatus, int] = field(default_factory=dict)
+    pending_targets: int = 0
+
+    def of(self, status: ExecutionStatus) -> int:
+        return self.by_status.get(status, 0)
+
+    @property
+    def active(self) -> int:
+        return self.of(ExecutionStatus.QUEUED) + self.of(ExecutionStatus.IN_PROGRESS)
+
+    @property
+    def terminal(self) -> int:
+        return sum(n for status, n in self.by_status.items() if status.terminal)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    job_id: str
+    targets: tuple[Target, ...]
+    target_selection: str  # SNAPSHOT | CONTINUOUS
+    document: str
+    document_source: str | None
+    description: str | None
+    config: JobConfig
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+    force_canceled: bool = False
+    reason_code: str | None = None
+    comment: str | None = None
+    template_arn: str | None = None
+    namespace_id: str | None = None
+    document_parameters: Mapping[str, str] | None = None
+    destination_package_versions: tuple[str, ...] = ()
+    rollout_started_at: datetime | None = None  # when the first execution could be notified
+    notified: int = 0  # executions ever created for a thing's first attempt (exponential rollout)
+    bucket_start: datetime | None = None  # the current rollout minute and what it dispatched
+    bucket_count: int = 0
+
+    @property
+    def continuous(self) -> bool:
+        return self.target_selection == "CONTINUOUS"
+
+
+def initial_status(scheduling: SchedulingConfig | None, now: datetime) -> JobStatus:
+    if scheduling is not None and scheduling.starts_at is not None and scheduling.starts_at > now:
+        return JobStatus.SCHEDULED
+    return JobStatus.IN_PROGRESS
+
+
+def check_schedule(scheduling: SchedulingConfig, now: datetime) -> None:
+    """AWS's rules: end after start, start at most a year ahead, at most two years between them."""
+    start, end = scheduling.starts_at, scheduling.ends_at
+    if start is not None and start > now + timedelta(days=366):
+        raise InvalidInput("schedulingConfig.startTime can be at most a year ahead", field="schedulingConfig.startTime")
+    if end is not None:
+        if end <= (start or now):
+            raise InvalidInput("schedulingConfig.endTime must be after the start time",
+                               field="schedulingConfig.endTime")
+        if end - (start or now) > timedelta(days=731):
+            raise InvalidInput(
+                "schedulingConfig.endTime can be at most two years after the start time",
+                field="schedulingConfig.endTime",
+            )
+    if scheduling.end_behavior is not None and end is None:
+        raise InvalidInput(
+            "schedulingConfig.endBehavior needs schedulingConfig.endTime", field="schedulingConfig.endBehavior"
+        )
+
+
+def completes(job: Job, counts: Counts) -> bool:
+    """A snapshot job is COMPLETED when nothing is left to notify and every execution is terminal."""
+    return (
+        job.status == JobStatus.IN_PROGRESS and not job.continuous
+        and counts.pending_targets == 0 and counts.active == 0
+    )
+
+
+# --- rollout rate ----------------------------------------------------------------------------------
+
+
+def rate_per_minute(rollout: RolloutConfig | None, notified: int, succeeded: int) -> int | None:
+    """Executions that may be created per minute now (None: no limit).
+
+    Exponential: the base rate, multiplied by the factor each time the notified (or succeeded) count
+    passes another multiple of the criterion; capped by maximumPerMinute when both are set.
+    """
+    if rollout is None:
+        return None
+    cap = rollout.maximum_per_minute
+    ramp = rollout.exponential
+    if ramp is None:
+        return cap
+    step = ramp.notified_step or ramp.succeeded_step or 1
+    steps = (notified if ramp.notified_step else succeeded) // step
+    rate = _ramped(ramp.base_rate_per_minute, ramp.increment_factor, steps)
+    return min(rate, cap) if cap is not None else rate
+
+
+def _ramped(base: int, factor: float, steps: int) -> int:
+    # Past ~1000 steps the float would overflow; the rate is astronomically large well before then.
+    if steps > 200:
+        return 10**9
+    return max(1, math.floor(base * factor**steps + 1e-9))
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One rollout minute: when it began and how many executions it created."""
+
+    start: datetime
+    count: int
+
+
+def current_bucket(job: Job, now: datetime) -> Bucket:
+    """The rollout minute ``now`` falls in; minutes are counted from the start of the rollout."""
+    origin = job.rollout_started_at or now
+    if job.bucket_start is not None and now < job.bucket_start + timedelta(minutes=1):
+        return Bucket(job.bucket_start, job.bucket_count)
+    minutes = max(0, int((now - origin).total_seconds() // 60))
+    return Bucket(origin + timedelta(minutes=minutes), 0)
+
+
+def budget(rate: int | None, bucket: Bucket) -> int | None:
+    return None if rate is None else max(0, rate - bucket.count)
+
+
+# --- abort and retry -------------------------------------------------------------------------------
+
+
+def abort_reason(criteria: Sequence[AbortCriterion], counts: Counts) -> str | None:
+    """Why the job must be aborted, or None. Percentages are of the things whose execution is terminal."""
+    executed = counts.terminal
+    for criterion in criteria:
+        if executed < criterion.min_executed or executed == 0:
+            continue
+        failed = sum(counts.of(status) for status in criterion.failure_statuses())
+        percentage = 100.0 * failed / executed
+        if percentage >= criterion.threshold_percentage:
+            return (
+                f"{failed} of {executed} executed things are {criterion.failure_type} ({percentage:.2f}%), "
+                f"at or above the abort threshold of {criterion.threshold_percentage}%"
+            )
+    return None
+
+
+def retries_allowed(criteria: Sequence[RetryCriterion], failure: ExecutionStatus, counts: Mapping[str, int]) -> bool:
+    """Whether a FAILED or TIMED_OUT execution is queued again, given the retries already made per type."""
+    if failure not in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT):
+        return False
+    for criterion in criteria:
+        if criterion.failure_type == failure.value:
+            return counts.get(failure.value, 0) < criterion.number_of_retries
+        if criterion.failure_type == "ALL":
+            return sum(counts.values()) < criterion.number_of_retries
+    return False
+
+
+# --- executions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    job_id: str
+    thing_name: str
+    execution_number: int
+    status: ExecutionStatus
+    queued_at: datetime
+    last_updated_at: datetime
+    version: int = 1
+    status_details: Mapping[str, str] = field(default_factory=dict)
+    started_at: datetime | None = None
+    retry_attempt: int = 0
+    retry_counts: Mapping[str, int] = field(default_factory=dict)
+    force_canceled: bool = False
+    in_progress_deadline: datetime | None = None
+    step_deadline: datetime | None = None
+
+    @property
+    def timeout_at(self) -> datetime | None:
+        deadlines = [d for d in (self.in_progress_deadline, self.step_deadline) if d is not None]
+        return min(deadlines) if deadlines and self.status == ExecutionStatus.IN_PROGRESS else None
+
+    def seconds_before_timeout(self, now: datetime) -> int | None:
+        deadline = self.timeout_at
+        return None if deadline is None else max(0, int((deadline - now).total_seconds()))
+
+    def retried(self, now: datetime) -> Execution:
+        """The next attempt after this one failed or timed out: QUEUED again, under the next number."""
+        counts = dict(self.retry_counts)
+        counts[self.status.value] = counts.get(self.status.value, 0) + 1
+        return Execution(
+            self.job_id, self.thing_name, self.execution_number + 1, ExecutionStatus.QUEUED, now, now,
+            retry_attempt=self.retry_attempt + 1, retry_counts=counts,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUpdate:
+    """What a device asks of its execution (start-next, UpdateJobExecution)."""
+
+    status: ExecutionStatus
+    status_details: Mapping[str, str] | None = None
+    expected_version: int | None = None
+    step_timeout_minutes: int | None = None
+
+
+def check_step_timeout(minutes: int | None, *, allow_cancel: bool) -> None:
+    if minutes is None or (allow_cancel and minutes == CANCEL_STEP_TIMER):
+        return
+    if not 1 <= minutes <= MAX_TIMEOUT_MINUTES:
+        raise InvalidInput(
+            f"stepTimeoutInMinutes must be 1 to {MAX_TIMEOUT_MINUTES}"
+            + (" or -1 (cancel the step timer)" if allow_cancel else "") + f", not {minutes}",
+            field="stepTimeoutInMinutes",
+        )
+
+
+def device_transition(
+    execution: Execution, update: DeviceUpdate, timeout_minutes: int | None, now: datetime
+) -> Execution:
+    """The device's update applied, or InvalidStateTransition / VersionConflict / InvalidInput."""
+    if update.status not in DEVICE_STATUSES:
+        raise InvalidInput(
+            f"status {update.status.value} cannot be set by a device; use IN_PROGRESS, SUCCEEDED, FAILED or REJECTED",
+            field="status",
+        )
+    if update.expected_version is not None and update.expected_version != execution.version:
+        raise VersionConflict(
+            f"expectedVersion {update.expected_version} does not match the execution's version {execution.version}",
+            field="expectedVersion",
+        )
+    current = execution.status
+    if current.terminal or (current == ExecutionStatus.IN_PROGRESS and update.status == ExecutionStatus.REJECTED):
+        raise InvalidStateTransition(
+            f"The job execution of {execution.job_id} on {execution.thing_name} cannot go from "
+            f"{current.value} to {update.status.value}",
+            status=current.value,
+        )
+    check_step_timeout(update.step_timeout_minutes, allow_cancel=True)
+    details = execution.status_details if update.status_details is None else dict(update.status_details)
+    started = execution.started_at
+    in_progress_deadline = execution.in_progress_deadline
+    step_deadline = execution.step_deadline
+    if update.status == ExecutionStatus.IN_PROGRESS and current == ExecutionStatus.QUEUED:
+        started = now
+        if timeout_minutes is not None:
+            in_progress_deadline = now + timedelta(minutes=timeout_minutes)
+    if update.step_timeout_minutes == CANCEL_STEP_TIMER:
+        step_deadline = None
+    elif update.step_timeout_minutes is not None:
+        step_deadline = now + timedelta(minutes=update.step_timeout_minutes)
+    if update.status.terminal:
+        in_progress_deadline = step_deadline = None
+    return replace(
+        execution, status=update.status, status_details=details, started_at=started, last_updated_at=now,
+        version=execution.version + 1, in_progress_deadline=in_progress_deadline, step_deadline=step_deadline,
+    )
+
+
+def start(execution: Execution, details: Mapping[str, str] | None, step_minutes: int | None,
+          timeout_minutes: int | None, now: datetime) -> Execution:
+    """StartNextPendingJobExecution: a QUEUED execution goes IN_PROGRESS; an IN_PROGRESS one is unchanged."""
+    if execution.status != ExecutionStatus.QUEUED:
+        return execution
+    return device_transition(
+        execution, DeviceUpdate(ExecutionStatus.IN_PROGRESS, details, None, step_minutes), timeout_minutes, now
+    )
+
+
+def timed_out(execution: Execution, now: datetime) -> Execution:
+    return replace(
+        execution, status=ExecutionStatus.TIMED_OUT, last_updated_at=now, version=execution.version + 1,
+        in_progress_deadline=None, step_deadline=None,
+    )
+
+
+def canceled(execution: Execution, *, force: bool, details: Mapping[str, str] | None, now: datetime) -> Execution:
+    """Cancel by the service: QUEUED always, IN_PROGRESS only with force; terminal ones cannot be."""
+    if execution.status.terminal or (execution.status == ExecutionStatus.IN_PROGRESS and not force):
+        need = "force" if execution.status == ExecutionStatus.IN_PROGRESS else "a non-terminal execution"
+        raise InvalidStateTransition(
+            f"The job execution of {execution.job_id} on {execution.thing_name} is {execution.status.value}; "
+            f"canceling it needs {need}",
+            status=execution.status.value,
+        )
+    return replace(
+        execution, status=ExecutionStatus.CANCELED, last_updated_at=now, version=execution.version + 1,
+        force_canceled=execution.status == ExecutionStatus.IN_PROGRESS,
+        status_details=execution.status_details if details is None else dict(details),
+        in_progress_deadline=None, step_deadline=None,
+    )
+
+
+def check_deletable(execution: Execution, force: bool) -> None:
+    if not execution.status.terminal and not force:
+        raise InvalidStateTransition(
+            f"The job execution of {execution.job_id} on {execution.thing_name} is {execution.status.value}; "
+            "deleting it needs force",
+            status=execution.status.value,
+        )
+
+
+def needs_cancel(job: Job, force: bool) -> bool:
+    """Whether CancelJob has anything to do: a canceled job can still be canceled again with force."""
+    if job.status in (JobStatus.COMPLETED, JobStatus.DELETION_IN_PROGRESS):
+        raise InvalidState(f"Job {job.job_id} is {job.status.value} and cannot be canceled")
+    return job.status != JobStatus.CANCELED or (force and not job.force_canceled)
