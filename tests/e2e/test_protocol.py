@@ -82,20 +82,24 @@ def test_other_services_answer_with_their_own_validation_shape(server: OtahubSer
 
 def test_unimplemented_operation_names_itself(server: OtahubServer) -> None:
     with pytest.raises(ClientError) as excinfo:
-        server.client("iot").list_jobs()
+        server.client("iot").describe_audit_task(taskId="t")
     assert error_of(excinfo) == ("NotImplementedException", 501)
-    assert "iot:ListJobs" in excinfo.value.response["Error"]["Message"]
+    assert "iot:DescribeAuditTask" in excinfo.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as excinfo:
-        server.client("iot-jobs-data").get_pending_job_executions(thingName="t")
+        server.client("iot-jobs-data").start_command_execution(
+            targetArn="arn:aws:iot:us-east-1:123456789012:thing/t",
+            commandArn="arn:aws:iot:us-east-1:123456789012:command/c")
     assert error_of(excinfo) == ("NotImplementedException", 501)
-    assert "iot-jobs-data:GetPendingJobExecutions" in excinfo.value.response["Error"]["Message"]
+    assert "iot-jobs-data:StartCommandExecution" in excinfo.value.response["Error"]["Message"]
 
 
-def test_same_path_in_two_services_routes_by_signing_name(server: OtahubServer) -> None:
+def test_same_path_in_two_services_routes_by_signing_name(server: OtahubServer, unique: str) -> None:
     """GET /things/{thingName}/jobs/{jobId} is both iot and iot-jobs-data DescribeJobExecution."""
-    with pytest.raises(ClientError) as excinfo:
-        server.client("iot").describe_job_execution(jobId="j", thingName="t")
-    assert "iot:DescribeJobExecution" in excinfo.value.response["Error"]["Message"]
-    with pytest.raises(ClientError) as excinfo:
-        server.client("iot-jobs-data").describe_job_execution(jobId="j", thingName="t")
-    assert "iot-jobs-data:DescribeJobExecution" in excinfo.value.response["Error"]["Message"]
+    iot = server.client("iot")
+    thing = iot.create_thing(thingName=f"route-{unique}")
+    iot.create_job(jobId=f"route-{unique}", targets=[thing["thingArn"]], document="{}")
+    control = iot.describe_job_execution(jobId=f"route-{unique}", thingName=f"route-{unique}")["execution"]
+    assert control["thingArn"] == thing["thingArn"] and "jobDocument" not in control
+    device = server.client("iot-jobs-data").describe_job_execution(jobId=f"route-{unique}",
+                                                                   thingName=f"route-{unique}")["execution"]
+    assert device["thingName"] == f"route-{unique}" and device["jobDocument"] == "{}"

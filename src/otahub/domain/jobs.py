@@ -50,6 +50,7 @@ MAX_TIMEOUT_MINUTES = 10080
 MAX_TARGETS = 100
 DEFAULT_PRESIGNED_EXPIRY = 3600
 CANCEL_STEP_TIMER = -1
+RATE_CEILING = 10**9  # executions per minute: no limit in practice
 
 
 # --- configuration -------------------------------------------------------------------------------
@@ -279,9 +280,10 @@ def rate_per_minute(rollout: RolloutConfig | None, notified: int, succeeded: int
 
 def _ramped(base: int, factor: float, steps: int) -> int:
     # Past ~1000 steps the float would overflow; the rate is astronomically large well before then.
+    # Capped, so the rate never falls at step 201 and fits the 64-bit LIMIT of a dispatch.
     if steps > 200:
-        return 10**9
-    return max(1, math.floor(base * factor**steps + 1e-9))
+        return RATE_CEILING
+    return max(1, min(RATE_CEILING, math.floor(base * factor**steps + 1e-9)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,12 +295,18 @@ class Bucket:
 
 
 def current_bucket(job: Job, now: datetime) -> Bucket:
-    """The rollout minute ``now`` falls in; minutes are counted from the start of the rollout."""
-    origin = job.rollout_started_at or now
-    if job.bucket_start is not None and now < job.bucket_start + timedelta(minutes=1):
+    """The rollout minute ``now`` falls in. A minute begins with the first dispatch after the previous
+    one ended, so no minute that begins a dispatch ever holds more than the rate (also across pauses
+    such as closed maintenance windows)."""
+    if job.bucket_start is not None and job.bucket_start <= now < job.bucket_start + timedelta(minutes=1):
         return Bucket(job.bucket_start, job.bucket_count)
-    minutes = max(0, int((now - origin).total_seconds() // 60))
-    return Bucket(origin + timedelta(minutes=minutes), 0)
+    return Bucket(now, 0)
+
+
+def minute_rate(job: Job, bucket: Bucket, succeeded: int) -> int | None:
+    """The rate of the rollout minute ``bucket``: ramp steps by notified things count from the minute's
+    start (a step reached mid-minute raises the rate from the next minute); successes count at once."""
+    return rate_per_minute(job.config.rollout, job.notified - bucket.count, succeeded)
 
 
 def budget(rate: int | None, bucket: Bucket) -> int | None:

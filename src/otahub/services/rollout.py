@@ -28,7 +28,7 @@ from otahub.domain.jobs import (
     budget,
     completes,
     current_bucket,
-    rate_per_minute,
+    minute_rate,
     retries_allowed,
     timed_out,
 )
@@ -114,7 +114,7 @@ class EngineRules:
         origin = job.rollout_started_at or now
         job = replace(job, rollout_started_at=origin)
         bucket = current_bucket(job, now)
-        rate = rate_per_minute(job.config.rollout, job.notified, counts.of(ExecutionStatus.SUCCEEDED))
+        rate = minute_rate(job, bucket, counts.of(ExecutionStatus.SUCCEEDED))
         created = tx.jobs.dispatch(job.job_id, budget(rate, bucket), now)
         return replace(job, notified=job.notified + created, bucket_start=bucket.start,
                        bucket_count=bucket.count + created)
@@ -214,7 +214,7 @@ class RolloutEngine:
         if windows and open_window(windows, now) is None:
             return next_opening(windows, now)
         bucket = current_bucket(job, now)
-        rate = rate_per_minute(job.config.rollout, job.notified, counts.of(ExecutionStatus.SUCCEEDED))
+        rate = minute_rate(job, bucket, counts.of(ExecutionStatus.SUCCEEDED))
         if budget(rate, bucket) != 0:
             return now
         return bucket.start + timedelta(minutes=1)
