@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from otahub.aws.dispatch import HandlerRegistry
 from otahub.aws.iot import IotApi
 from otahub.aws.iot_jobs import IotJobsApi
 from otahub.aws.iot_jobs_data import IotJobsDataApi
+from otahub.aws.iot_ota import IotOtaApi
 from otahub.aws.iot_streams import IotStreamsApi
 from otahub.aws.pipeline import AwsPipeline, PipelineSettings
 from otahub.aws.presign import Presigner
@@ -23,6 +25,7 @@ from otahub.domain.ids import Arns
 from otahub.services.credentials import CredentialStore, StartupCredentials
 from otahub.services.jobs import JobService
 from otahub.services.objects import ObjectStore
+from otahub.services.ota import OtaService
 from otahub.services.rollout import RolloutEngine
 from otahub.services.streams import StreamService
 from otahub.services.tags import TagService
@@ -73,7 +76,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     registry.add("iot", IotApi(things, TagService(uow, arns), arns).handlers())
     blobs = _blob_store(settings)
     objects = ObjectStore(uow, blobs, clock)
-    registry.add("iot", IotStreamsApi(StreamService(uow, objects, clock, arns), arns).handlers())
+    streams = StreamService(uow, objects, clock, arns)
+    registry.add("iot", IotStreamsApi(streams, arns).handlers())
     registry.add("s3", S3Api(objects).handlers(), error_mapper=s3_errors, code_aliases=S3_CODES)
 
     jobs = JobService(uow, objects, clock, arns)
@@ -82,6 +86,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     presigner = Presigner(startup_credentials.access_key_id, startup_credentials.secret_access_key, settings.region)
     registry.add("iot", IotJobsApi(jobs, arns).handlers())
     registry.add("iot-jobs-data", IotJobsDataApi(jobs, presigner).handlers())
+    ota = OtaService(uow, objects, streams, jobs, clock, arns, lambda doc: json.dumps(doc, separators=(",", ":")))
+    registry.add("iot", IotOtaApi(ota, arns).handlers())
 
     pipeline = AwsPipeline(
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
@@ -92,9 +98,15 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     ticker = None if settings.virtual_clock else EngineTicker(rollout, settings.engine_interval)
     asgi = AwsAsgiApp(
         pipeline, workers=workers, clock_control=driver, spool=blobs.spool,
-        on_startup=ticker.start if ticker else None, on_shutdown=ticker.stop if ticker else None,
+        on_startup=lambda: _start(ota, ticker), on_shutdown=ticker.stop if ticker else None,
     )
     return App(asgi, engine, startup_credentials, rollout)
+
+
+def _start(ota: OtaService, ticker: EngineTicker | None) -> None:
+    ota.resume_unfinished()  # updates a crash left half-way through their pipeline
+    if ticker is not None:
+        ticker.start()
 
 
 def _blob_store(settings: Settings) -> LocalBlobStore | S3BlobStore:

@@ -15,7 +15,9 @@ from otahub.domain import errors as domain
 _VALIDATION = ("ValidationException", "InvalidRequestException", "InvalidParameterException",
                "BadRequestException")
 
+# Looked up in order with isinstance, so a subclass comes before its base.
 ERROR_TABLE: dict[type[domain.DomainError], tuple[str, ...]] = {
+    domain.InvalidQuery: ("InvalidQueryException", *_VALIDATION),
     domain.NotFound: ("ResourceNotFoundException", "NotFoundException", "NoSuchEntityException"),
     domain.AlreadyExists: ("ResourceAlreadyExistsException", "ConflictException",
                            "ResourceConflictException"),

@@ -8,7 +8,7 @@ from typing import Any
 from otahub.aws.dispatch import CallContext, Handler, Params, Result
 from otahub.domain.errors import InvalidInput
 from otahub.domain.ids import Arns
-from otahub.domain.things import AttributeUpdate, PropagatingAttribute, Thing, ThingGroup, ThingType
+from otahub.domain.things import AttributeUpdate, GroupQuery, PropagatingAttribute, Thing, ThingGroup, ThingType
 from otahub.services.ports import ThingFilter
 from otahub.services.tags import TagService
 from otahub.services.things import ThingRegistry, ThingTypeSpec
@@ -33,6 +33,10 @@ def _name_from(params: Params, name_key: str, arn_key: str, arns: Arns, kind: st
     if parsed is None or parsed[0] != kind:
         raise InvalidInput(f"Either {name_key} or a valid {arn_key} must be given", field=name_key)
     return parsed[1]
+
+
+def _query_fields(query: GroupQuery) -> Result:
+    return {"indexName": query.index_name, "queryString": query.query_string, "queryVersion": query.query_version}
 
 
 class IotApi:
@@ -63,6 +67,9 @@ class IotApi:
             "UpdateThingGroupsForThing": self.update_thing_groups_for_thing,
             "ListThingsInThingGroup": self.list_things_in_thing_group,
             "ListThingGroupsForThing": self.list_thing_groups_for_thing,
+            "CreateDynamicThingGroup": self.create_dynamic_thing_group,
+            "UpdateDynamicThingGroup": self.update_dynamic_thing_group,
+            "DeleteDynamicThingGroup": self.delete_dynamic_thing_group,
             "TagResource": self.tag_resource,
             "UntagResource": self.untag_resource,
             "ListTagsForResource": self.list_tags_for_resource,
@@ -179,7 +186,7 @@ class IotApi:
 
     def describe_thing_group(self, ctx: CallContext, p: Params) -> Result:
         g: ThingGroup = self.registry.describe_thing_group(p["thingGroupName"])
-        return {
+        described: Result = {
             "thingGroupName": g.name, "thingGroupId": g.group_id, "thingGroupArn": self.arns.thing_group(g.name),
             "version": g.version,
             "thingGroupProperties": {"thingGroupDescription": g.description,
@@ -190,6 +197,11 @@ class IotApi:
                 "creationDate": g.created_at,
             },
         }
+        if g.query is not None:
+            # AWS reports BUILDING or REBUILDING while it computes members in the background; we compute
+            # them within CreateDynamicThingGroup/UpdateDynamicThingGroup, so a group is always ACTIVE.
+            described.update(_query_fields(g.query), status="ACTIVE")
+        return described
 
     def update_thing_group(self, ctx: CallContext, p: Params) -> Result:
         props = p["thingGroupProperties"]
@@ -209,6 +221,30 @@ class IotApi:
             p.get("nextToken"), p.get("maxResults"),
         )
         return {"thingGroups": [self._name_and_arn(g.name) for g in page.items], "nextToken": page.next_token}
+
+    def create_dynamic_thing_group(self, ctx: CallContext, p: Params) -> Result:
+        props = p.get("thingGroupProperties") or {}
+        query = GroupQuery.of(p["queryString"], p.get("indexName"), p.get("queryVersion"))
+        group = self.registry.dynamic.create(
+            p["thingGroupName"], query, props.get("thingGroupDescription"),
+            _attributes(props.get("attributePayload")), tags_from_wire(p.get("tags")),
+        )
+        assert group.query is not None
+        return {"thingGroupName": group.name, "thingGroupArn": self.arns.thing_group(group.name),
+                "thingGroupId": group.group_id, **_query_fields(group.query)}
+
+    def update_dynamic_thing_group(self, ctx: CallContext, p: Params) -> Result:
+        props = p["thingGroupProperties"]
+        group = self.registry.dynamic.update(
+            p["thingGroupName"], description=props.get("thingGroupDescription"),
+            attributes=_attributes(props.get("attributePayload")), expected_version=p.get("expectedVersion"),
+            query_string=p.get("queryString"), index_name=p.get("indexName"), query_version=p.get("queryVersion"),
+        )
+        return {"version": group.version}
+
+    def delete_dynamic_thing_group(self, ctx: CallContext, p: Params) -> Result:
+        self.registry.dynamic.delete(p["thingGroupName"], p.get("expectedVersion"))
+        return {}
 
     def add_thing_to_thing_group(self, ctx: CallContext, p: Params) -> Result:
         self.registry.add_thing_to_group(

@@ -5,6 +5,7 @@
      ├── AlreadyExists       a resource with that name exists with other settings
      ├── VersionConflict     expectedVersion does not match the stored version
      ├── InvalidInput        a value is wrong for reasons the wire model cannot express
+     │    └── InvalidQuery   a fleet-indexing query string does not parse
      ├── InvalidState        the resource's state forbids the operation (e.g. group has children)
      ├── InvalidStateTransition  a job execution cannot go from its status to the one asked for
      ├── TerminalState       a device asked about a job execution that has ended
@@ -42,6 +43,10 @@ class VersionConflict(DomainError):
 
 
 class InvalidInput(DomainError):
+    pass
+
+
+class InvalidQuery(InvalidInput):
     pass
 
 

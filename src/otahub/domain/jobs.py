@@ -145,11 +145,25 @@ def check_config(config: JobConfig) -> None:
                 "numberOfNotifiedThings and numberOfSucceededThings",
                 field="jobExecutionsRolloutConfig.exponentialRate.rateIncreaseCriteria",
             )
+        if not 1.1 <= exponential.increment_factor <= 5:
+            raise InvalidInput(
+                "jobExecutionsRolloutConfig.exponentialRate.incrementFactor must be 1.1 to 5",
+                field="jobExecutionsRolloutConfig.exponentialRate.incrementFactor",
+            )
+        if not 1 <= exponential.base_rate_per_minute <= 1000:
+            raise InvalidInput(
+                "jobExecutionsRolloutConfig.exponentialRate.baseRatePerMinute must be 1 to 1000",
+                field="jobExecutionsRolloutConfig.exponentialRate.baseRatePerMinute",
+            )
         if round(exponential.increment_factor, 1) != exponential.increment_factor:
             raise InvalidInput(
                 "jobExecutionsRolloutConfig.exponentialRate.incrementFactor takes at most one decimal place",
                 field="jobExecutionsRolloutConfig.exponentialRate.incrementFactor",
             )
+    expires = config.presigned_url.expires_in_sec if config.presigned_url else None
+    if expires is not None and not 60 <= expires <= 3600:
+        raise InvalidInput(f"presignedUrlConfig.expiresInSec must be 60 to 3600, not {expires}",
+                           field="presignedUrlConfig.expiresInSec")
     for criterion in config.abort:
         if round(criterion.threshold_percentage, 2) != criterion.threshold_percentage:
             raise InvalidInput(

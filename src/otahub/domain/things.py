@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from otahub.domain.errors import InvalidInput, LimitExceeded
+from otahub.domain.errors import InvalidInput, InvalidQuery, LimitExceeded
+from otahub.domain.fleet_query import Query, Record, parse_query, thing_record
 
 MAX_ATTRIBUTES = 50
 MAX_SEARCHABLE_ATTRIBUTES = 3
 MAX_GROUP_DEPTH = 7
-MAX_GROUPS_PER_THING = 10
+MAX_GROUPS_PER_THING = 10  # static groups; AWS counts dynamic memberships separately
+THINGS_INDEX = "AWS_Things"  # the one fleet index dynamic groups can query
+QUERY_VERSION = "2017-09-30"  # the one query language version
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,35 @@ class ThingType:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupQuery:
+    """What makes a thing group dynamic: a fleet-indexing query its members match."""
+
+    query_string: str
+    index_name: str = THINGS_INDEX
+    query_version: str = QUERY_VERSION
+
+    @classmethod
+    def of(cls, query_string: str, index_name: str | None = None, query_version: str | None = None) -> GroupQuery:
+        """A checked query: the things index, the one query version, a query string that parses."""
+        if index_name is not None and index_name != THINGS_INDEX:
+            raise InvalidInput(f"Index {index_name} is not supported; dynamic thing groups query {THINGS_INDEX}",
+                               field="indexName")
+        if query_version is not None and query_version != QUERY_VERSION:
+            raise InvalidInput(f"Query version {query_version} is not supported; the query version is "
+                               f"{QUERY_VERSION}", field="queryVersion")
+        try:
+            parse_query(query_string)
+        except InvalidInput as exc:
+            raise InvalidQuery(exc.message, field="queryString") from exc
+        return cls(query_string, index_name or THINGS_INDEX, query_version or QUERY_VERSION)
+
+    def revised(self, query_string: str | None, index_name: str | None, query_version: str | None) -> GroupQuery:
+        """This query with the members given replaced (each is checked again)."""
+        return GroupQuery.of(query_string or self.query_string, index_name or self.index_name,
+                             query_version or self.query_version)
+
+
+@dataclass(frozen=True, slots=True)
 class ThingGroup:
     name: str
     group_id: str
@@ -104,12 +137,20 @@ class ThingGroup:
     version: int
     created_at: datetime
     ancestors: tuple[str, ...] = field(default=())  # root first, parent last
+    query: GroupQuery | None = None  # set: a dynamic group (no parent, no children, members by query)
 
     @property
     def parent_name(self) -> str | None:
         return self.ancestors[-1] if self.ancestors else None
 
+    @property
+    def dynamic(self) -> bool:
+        return self.query is not None
+
     def child_ancestry(self) -> tuple[str, ...]:
+        if self.query is not None:
+            raise InvalidInput(f"Thing group {self.name} is a dynamic thing group; dynamic groups cannot have "
+                               "child groups", field="parentGroupName")
         ancestry = (*self.ancestors, self.name)
         if len(ancestry) >= MAX_GROUP_DEPTH:
             raise LimitExceeded(
@@ -118,7 +159,8 @@ class ThingGroup:
         return ancestry
 
     def updated(
-        self, *, description: str | None, attributes: AttributeUpdate | None, expected_version: int | None
+        self, *, description: str | None, attributes: AttributeUpdate | None, expected_version: int | None,
+        query: GroupQuery | None = None,
     ) -> ThingGroup:
         check_version(self.version, expected_version, f"thing group {self.name}")
         return replace(
@@ -126,6 +168,7 @@ class ThingGroup:
             description=self.description if description is None else description,
             attributes=attributes.apply(self.attributes) if attributes else self.attributes,
             version=self.version + 1,
+            query=query or self.query,
         )
 
 
@@ -139,10 +182,21 @@ def check_version(current: int, expected: int | None, what: str) -> None:
         )
 
 
+def refuse_dynamic(group: ThingGroup) -> None:
+    """Things join and leave a dynamic group by its query only, never by request."""
+    if group.query is not None:
+        raise InvalidInput(
+            f"Thing group {group.name} is a dynamic thing group; its members follow its query and cannot be "
+            "added or removed directly", field="thingGroupName",
+        )
+
+
 def check_new_membership(
     group: ThingGroup, current_groups: list[ThingGroup], thing_name: str
 ) -> None:
-    """A thing may be in at most 10 groups, and in one group per hierarchy."""
+    """A thing may be in at most 10 static groups, and in one group per hierarchy (dynamic ones aside)."""
+    refuse_dynamic(group)
+    current_groups = [g for g in current_groups if g.query is None]
     if any(g.name == group.name for g in current_groups):
         return
     if len(current_groups) >= MAX_GROUPS_PER_THING:
@@ -157,3 +211,20 @@ def check_new_membership(
                 f"as {group.name}; a thing can belong to only one group of a hierarchy",
                 field="thingGroupName",
             )
+
+
+def query_record(thing: Thing, groups: Sequence[ThingGroup]) -> Record:
+    """The record dynamic-group queries match a thing as; thingGroupNames are its static groups and
+    their ancestors (dynamic groups are not part of the record, so no query depends on another)."""
+    names = dict.fromkeys(name for g in groups if g.query is None for name in (*g.ancestors, g.name))
+    return thing_record(thing.name, thing.type_name, thing.attributes, tuple(names))
+
+
+def membership_changes(
+    record: Record, queries: Mapping[str, Query], current: Set[str]
+) -> tuple[list[str], list[str]]:
+    """The dynamic groups (by name, with their parsed queries) a thing joins and leaves, given the
+    dynamic groups it is in now; both lists in the order of ``queries``."""
+    joined = [name for name, query in queries.items() if name not in current and query.matches(record)]
+    left = [name for name, query in queries.items() if name in current and not query.matches(record)]
+    return joined, left

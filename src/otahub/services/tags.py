@@ -19,6 +19,7 @@ FINDERS: dict[str, Finder] = {
     "stream": lambda tx, name: tx.streams.get(name) is not None,
     "job": lambda tx, name: tx.jobs.get(name) is not None,
     "jobtemplate": lambda tx, name: tx.job_templates.get(name) is not None,
+    "otaupdate": lambda tx, name: tx.ota_updates.get(name) is not None,
 }
 
 

@@ -18,7 +18,9 @@ from otahub.domain.things import (
     ThingType,
     check_new_membership,
     check_version,
+    refuse_dynamic,
 )
+from otahub.services.dynamic_groups import DynamicGroups
 from otahub.services.pagination import Page, paginate
 from otahub.services.ports import ThingFilter, UnitOfWork, UnitOfWorkFactory
 from otahub.services.tags import check_tags
@@ -45,6 +47,11 @@ class ThingRegistry:
         self.clock = clock
         self.arns = arns
         self.listeners: list[MembershipListener] = []  # continuous jobs follow membership through these
+        self.dynamic = DynamicGroups(uow, clock, arns, self._joined)
+
+    def _joined(self, tx: UnitOfWork, thing: str, groups: Sequence[str]) -> None:
+        for listener in self.listeners:
+            listener.thing_joined(tx, thing, groups)
 
     # --- things -------------------------------------------------------------------------------
 
@@ -64,6 +71,7 @@ class ThingRegistry:
                 raise AlreadyExists("Thing", name, existing.thing_id, self.arns.thing(name))
             thing = Thing(name, new_uuid(), type_name, attrs, 1, self.clock.now())
             tx.things.add(thing)
+            self.dynamic.follow(tx, thing, [])
             return thing
 
     def describe_thing(self, name: str) -> Thing:
@@ -92,6 +100,7 @@ class ThingRegistry:
                 expected_version=expected_version,
             )
             tx.things.save(updated)
+            self.dynamic.follow(tx, updated)
             return updated
 
     def delete_thing(self, name: str, expected_version: int | None) -> None:
@@ -100,7 +109,7 @@ class ThingRegistry:
             if thing is None:
                 return  # AWS: deleting a thing that does not exist succeeds
             check_version(thing.version, expected_version, f"thing {name}")
-            tx.things.delete(name)
+            tx.things.delete(name)  # its dynamic memberships go with its other rows
 
     # --- thing types --------------------------------------------------------------------------
 
@@ -164,8 +173,8 @@ class ThingRegistry:
             existing = tx.thing_groups.get(name)
             arn = self.arns.thing_group(name)
             if existing is not None:
-                same = (existing.ancestors, existing.description, existing.attributes) == (
-                    ancestors, description, attrs,
+                same = (existing.ancestors, existing.description, existing.attributes, existing.query) == (
+                    ancestors, description, attrs, None,
                 )
                 if same and tx.tags.get(arn) == tags:
                     return existing
@@ -194,9 +203,13 @@ class ThingRegistry:
             group = tx.thing_groups.get(name)
             if group is None:
                 return
+            if group.dynamic:
+                raise InvalidInput(f"Thing group {name} is a dynamic thing group; delete it with "
+                                   "DeleteDynamicThingGroup", field="thingGroupName")
             check_version(group.version, expected_version, f"thing group {name}")
             if tx.thing_groups.has_children(name):
                 raise InvalidState(f"Cannot delete thing group {name} while it still has child groups")
+            self.dynamic.before_static_group_deleted(tx, group)
             tx.thing_groups.delete(name)
             tx.tags.drop(self.arns.thing_group(name))
 
@@ -213,27 +226,36 @@ class ThingRegistry:
 
     # --- membership ---------------------------------------------------------------------------
 
+    # Static membership changes are followed by dynamic groups (their queries may read thingGroupNames).
+
     def add_thing_to_group(self, group_name: str, thing_name: str) -> None:
         with self.uow(write=True) as tx:
-            self._add_member(tx, _group(tx, group_name), _thing(tx, thing_name).name)
+            group, thing = _group(tx, group_name), _thing(tx, thing_name)
+            self._add_member(tx, group, thing.name)
+            self.dynamic.follow(tx, thing)
 
     def remove_thing_from_group(self, group_name: str, thing_name: str) -> None:
         with self.uow(write=True) as tx:
-            tx.thing_groups.remove_member(_group(tx, group_name).name, _thing(tx, thing_name).name)
+            group, thing = _group(tx, group_name), _thing(tx, thing_name)
+            refuse_dynamic(group)
+            tx.thing_groups.remove_member(group.name, thing.name)
+            self.dynamic.follow(tx, thing)
 
     def update_groups_for_thing(self, thing_name: str, add: list[str], remove: list[str]) -> None:
         with self.uow(write=True) as tx:
             thing = _thing(tx, thing_name)
             for name in remove:
-                tx.thing_groups.remove_member(_group(tx, name).name, thing.name)
+                group = _group(tx, name)
+                refuse_dynamic(group)
+                tx.thing_groups.remove_member(group.name, thing.name)
             for name in add:
                 self._add_member(tx, _group(tx, name), thing.name)
+            self.dynamic.follow(tx, thing)
 
     def _add_member(self, tx: UnitOfWork, group: ThingGroup, thing_name: str) -> None:
         check_new_membership(group, tx.thing_groups.groups_of(thing_name), thing_name)
         tx.thing_groups.add_member(group.name, thing_name)
-        for listener in self.listeners:
-            listener.thing_joined(tx, thing_name, (group.name, *group.ancestors))
+        self._joined(tx, thing_name, (group.name, *group.ancestors))
 
     def list_things_in_group(
         self, group_name: str, recursive: bool, token: str | None, max_results: int | None

@@ -8,8 +8,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from otahub.domain.errors import InvalidInput, LimitExceeded, VersionConflict
-from otahub.domain.things import MAX_ATTRIBUTES, AttributeUpdate, Thing, ThingGroup, check_new_membership
+from otahub.domain.errors import InvalidInput, InvalidQuery, LimitExceeded, VersionConflict
+from otahub.domain.fleet_query import parse_query
+from otahub.domain.things import (
+    MAX_ATTRIBUTES,
+    AttributeUpdate,
+    GroupQuery,
+    Thing,
+    ThingGroup,
+    check_new_membership,
+    membership_changes,
+    query_record,
+    refuse_dynamic,
+)
 
 keys = st.text(alphabet="abcdef", min_size=1, max_size=3)
 values = st.text(alphabet="xyz", max_size=2)
@@ -76,3 +87,47 @@ def test_hierarchy_depth_limit(depth: int) -> None:
             g.child_ancestry()
     else:
         assert g.child_ancestry() == (*g.ancestors, "g")
+
+
+def dynamic(name: str, query: str = "thingName:*") -> ThingGroup:
+    return ThingGroup(name, name, None, {}, 1, NOW, (), GroupQuery.of(query))
+
+
+def test_query_record_names_static_groups_and_their_ancestors_only() -> None:
+    thing = Thing("t1", "id", "Sensor", {"model": "m1"}, 1, NOW)
+    record = query_record(thing, [group("leaf", "root", "mid"), group("solo"), dynamic("dyn")])
+    assert record == {"thingName": "t1", "thingTypeName": "Sensor", "attributes.model": "m1",
+                      "thingGroupNames": ("root", "mid", "leaf", "solo")}
+
+
+def test_membership_changes_joins_matching_and_leaves_no_longer_matching_groups() -> None:
+    record = query_record(Thing("t1", "id", None, {"ring": "beta"}, 1, NOW), [])
+    queries = {name: parse_query(text) for name, text in [
+        ("beta", "attributes.ring:beta"), ("stable", "attributes.ring:stable"), ("all", "thingName:t*"),
+        ("none", "thingName:x*"),
+    ]}
+    assert membership_changes(record, queries, {"stable", "all"}) == (["beta"], ["stable"])
+    assert membership_changes(record, queries, {"beta", "all"}) == ([], [])
+
+
+def test_group_query_checks_index_version_and_query() -> None:
+    assert GroupQuery.of("thingName:a") == GroupQuery("thingName:a", "AWS_Things", "2017-09-30")
+    with pytest.raises(InvalidInput, match="AWS_Other"):
+        GroupQuery.of("thingName:a", index_name="AWS_Other")
+    with pytest.raises(InvalidInput, match="2020-01-01"):
+        GroupQuery.of("thingName:a", query_version="2020-01-01")
+    with pytest.raises(InvalidQuery, match="queryString: unclosed"):
+        GroupQuery.of("thingName:(a")
+    revised = GroupQuery.of("thingName:a").revised("thingName:b", None, None)
+    assert revised == GroupQuery("thingName:b", "AWS_Things", "2017-09-30")
+
+
+def test_dynamic_groups_take_no_members_by_request_no_children_and_do_not_count() -> None:
+    with pytest.raises(InvalidInput, match="dyn"):
+        refuse_dynamic(dynamic("dyn"))
+    with pytest.raises(InvalidInput, match="dyn"):
+        check_new_membership(dynamic("dyn"), [], "t")
+    with pytest.raises(InvalidInput, match="child"):
+        dynamic("dyn").child_ancestry()
+    current = [group(f"g{n}") for n in range(9)] + [dynamic(f"d{n}") for n in range(5)]
+    check_new_membership(group("tenth"), current, "t")  # dynamic memberships aside, this is the tenth

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.engine import CursorResult, Row
 
-from otahub.domain.things import PropagatingAttribute, Thing, ThingGroup, ThingType
+from otahub.domain.things import GroupQuery, PropagatingAttribute, Thing, ThingGroup, ThingType
 from otahub.services.ports import ThingFilter
 from otahub.storage.sql.tables import (
     credentials,
@@ -28,6 +28,7 @@ _INSERT_ATTRIBUTES = insert(thing_attributes)
 _TYPE_BY_NAME = select(thing_types).where(thing_types.c.name == bindparam("name"))
 _GROUP_BY_NAME = select(thing_groups).where(thing_groups.c.name == bindparam("name"))
 _GROUP_SEQ_BY_NAME = select(thing_groups.c.seq).where(thing_groups.c.name == bindparam("name"))
+_DYNAMIC_GROUPS = select(thing_groups).where(thing_groups.c.index_name.is_not(None)).order_by(thing_groups.c.seq)
 
 
 def _new_seq(result: CursorResult[Any]) -> int:
@@ -161,9 +162,12 @@ class SqlThingTypes:
 
 
 def _group(row: Row[Any]) -> ThingGroup:
+    query = None
+    if row.query_string is not None:
+        query = GroupQuery(row.query_string, row.index_name, row.query_version)
     return ThingGroup(
         name=row.name, group_id=row.group_id, description=row.description, attributes=dict(row.attributes),
-        version=row.version, created_at=row.created_at, ancestors=tuple(row.ancestors),
+        version=row.version, created_at=row.created_at, ancestors=tuple(row.ancestors), query=query,
     )
 
 
@@ -237,8 +241,45 @@ class SqlThingGroups:
         self.conn.execute(delete(thing_group_members).where(
             thing_group_members.c.group_seq == group_seq, thing_group_members.c.thing_seq == thing_seq))
 
+    def add_members(self, group: str, names: Sequence[str]) -> None:
+        if names:
+            source = select(literal(self._seq(group)), things.c.seq).where(things.c.name.in_(list(names)))
+            self.conn.execute(insert(thing_group_members).from_select(["group_seq", "thing_seq"], source))
+
+    def remove_members(self, group: str, names: Sequence[str]) -> None:
+        if names:
+            chosen = select(things.c.seq).where(things.c.name.in_(list(names)))
+            self.conn.execute(delete(thing_group_members).where(
+                thing_group_members.c.group_seq == self._seq(group), thing_group_members.c.thing_seq.in_(chosen)))
+
     def groups_of(self, thing: str) -> list[ThingGroup]:
         return [group for _, group in self.groups_page(thing, 0, 1000)]
+
+    def static_groups_of_many(self, names: Sequence[str]) -> dict[str, list[ThingGroup]]:
+        members = thing_group_members.c
+        query = (
+            select(things.c.name.label("thing_name"), thing_groups)
+            .join(thing_group_members, members.thing_seq == things.c.seq)
+            .join(thing_groups, thing_groups.c.seq == members.group_seq)
+            .where(things.c.name.in_(list(names)), thing_groups.c.index_name.is_(None))
+            .order_by(thing_groups.c.seq)
+        )
+        found: dict[str, list[ThingGroup]] = {name: [] for name in names}
+        for row in self.conn.execute(query):
+            found[row.thing_name].append(_group(row))
+        return found
+
+    def dynamic_groups(self) -> list[ThingGroup]:
+        return [_group(row) for row in self.conn.execute(_DYNAMIC_GROUPS)]
+
+    def members_among(self, group: str, names: Sequence[str]) -> set[str]:
+        members = thing_group_members.c
+        query = (
+            select(things.c.name)
+            .join(thing_group_members, members.thing_seq == things.c.seq)
+            .where(members.group_seq == self._seq(group), things.c.name.in_(list(names)))
+        )
+        return set(self.conn.execute(query).scalars())
 
     def groups_page(self, thing: str, after: int, limit: int) -> list[tuple[int, ThingGroup]]:
         thing_seq = _thing_seq(self.conn, thing)
@@ -283,6 +324,9 @@ def _group_values(group: ThingGroup) -> dict[str, Any]:
         "name": group.name, "group_id": group.group_id, "ancestors": list(group.ancestors),
         "description": group.description, "attributes": group.attributes, "version": group.version,
         "created_at": group.created_at,
+        "query_string": group.query.query_string if group.query else None,
+        "query_version": group.query.query_version if group.query else None,
+        "index_name": group.query.index_name if group.query else None,
     }
 
 

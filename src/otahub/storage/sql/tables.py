@@ -107,6 +107,11 @@ thing_groups = Table(
     Column("attributes", JSON, nullable=False),
     Column("version", BigInteger, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # A dynamic group has all three (and no parent); its members are rows of thing_group_members
+    # kept by its query. The index finds the dynamic groups without reading the static ones.
+    Column("query_string", Text),
+    Column("query_version", String(32)),
+    Column("index_name", NAME, index=True),
 )
 
 thing_group_members = Table(

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from otahub.storage.sql.job_repositories import SqlJobs, SqlJobTemplates
 from otahub.storage.sql.object_repositories import SqlBuckets, SqlMultipart, SqlObjects
+from otahub.storage.sql.ota_repositories import SqlOtaUpdates
 from otahub.storage.sql.repositories import (
     SqlCredentials,
     SqlTags,
@@ -75,6 +76,7 @@ class SqlUnitOfWork:
         self.streams = SqlStreams(self.conn)
         self.jobs = SqlJobs(self.conn)
         self.job_templates = SqlJobTemplates(self.conn)
+        self.ota_updates = SqlOtaUpdates(self.conn)
 
 
 class SqlUnitOfWorkFactory:
