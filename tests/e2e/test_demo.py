@@ -24,8 +24,12 @@ def test_demo_round_trip_twice_on_one_data_dir(tmp_path: Path) -> None:
         try:
             output = wait_for(server, "the server keeps running")
             assert "demo-fleet holds ['demo-device-0', 'demo-device-1', 'demo-device-2']" in output
-            assert "stream demo-fw-1-0-0 version 1 serves file 0" in output
+            assert ": CREATE_COMPLETE, job AFR_OTA-demo-" in output and "signature verified" in output
+            for n in range(3):
+                assert f"demo-device-{n}: got AFR_OTA-demo-" in output
+            assert "COMPLETED, 3 of 3 things succeeded" in output
             iot = server.client("iot")
-            assert iot.describe_stream(streamId="demo-fw-1-0-0")["streamInfo"]["files"][0]["fileId"] == 0
+            jobs = iot.list_jobs(status="COMPLETED", thingGroupName="demo-fleet")["jobs"]
+            assert all(j["jobId"].startswith("AFR_OTA-demo-") for j in jobs) and jobs
         finally:
             server.stop()
