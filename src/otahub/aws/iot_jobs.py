@@ -94,7 +94,8 @@ def config_from_wire(p: Params) -> JobConfig:
 # --- configurations: domain -> wire ----------------------------------------------------------------
 
 
-def _dropping_none(values: Mapping[str, Any]) -> Result:
+def without_none(values: Mapping[str, Any]) -> Result:
+    """The members that have a value (the wire omits absent members)."""
     return {k: v for k, v in values.items() if v is not None}
 
 
@@ -102,11 +103,11 @@ def rollout_to_wire(rollout: RolloutConfig | None) -> Result | None:
     if rollout is None:
         return None
     ramp = rollout.exponential
-    return _dropping_none({
+    return without_none({
         "maximumPerMinute": rollout.maximum_per_minute,
         "exponentialRate": None if ramp is None else {
             "baseRatePerMinute": ramp.base_rate_per_minute, "incrementFactor": ramp.increment_factor,
-            "rateIncreaseCriteria": _dropping_none({"numberOfNotifiedThings": ramp.notified_step,
+            "rateIncreaseCriteria": without_none({"numberOfNotifiedThings": ramp.notified_step,
                                                     "numberOfSucceededThings": ramp.succeeded_step}),
         },
     })
@@ -115,8 +116,8 @@ def rollout_to_wire(rollout: RolloutConfig | None) -> Result | None:
 def config_to_wire(config: JobConfig) -> Result:
     presigned = config.presigned_url
     scheduling = config.scheduling
-    return _dropping_none({
-        "presignedUrlConfig": None if presigned is None else _dropping_none(
+    return without_none({
+        "presignedUrlConfig": None if presigned is None else without_none(
             {"roleArn": presigned.role_arn, "expiresInSec": presigned.expires_in_sec}),
         "jobExecutionsRolloutConfig": rollout_to_wire(config.rollout),
         "abortConfig": {"criteriaList": [
@@ -127,7 +128,7 @@ def config_to_wire(config: JobConfig) -> Result:
         "jobExecutionsRetryConfig": {"criteriaList": [
             {"failureType": c.failure_type, "numberOfRetries": c.number_of_retries} for c in config.retry]}
         if config.retry else None,
-        "schedulingConfig": None if scheduling is None else _dropping_none({
+        "schedulingConfig": None if scheduling is None else without_none({
             "startTime": scheduling.start_time, "endTime": scheduling.end_time,
             "endBehavior": scheduling.end_behavior,
             "maintenanceWindows": [{"startTime": w.cron, "durationInMinutes": w.duration_minutes}
@@ -145,7 +146,7 @@ _PROCESS_FIELDS = {
 
 
 def execution_summary(execution: Execution) -> Result:
-    return _dropping_none({
+    return without_none({
         "status": execution.status.value, "queuedAt": execution.queued_at, "startedAt": execution.started_at,
         "lastUpdatedAt": execution.last_updated_at, "executionNumber": execution.execution_number,
         "retryAttempt": execution.retry_attempt,
@@ -181,7 +182,7 @@ class IotJobsApi:
     # --- jobs ----------------------------------------------------------------------------------
 
     def _job_ref(self, job: Job) -> Result:
-        return _dropping_none({"jobArn": self.arns.job(job.job_id), "jobId": job.job_id,
+        return without_none({"jobArn": self.arns.job(job.job_id), "jobId": job.job_id,
                                "description": job.description})
 
     def create_job(self, ctx: CallContext, p: Params) -> Result:
@@ -200,7 +201,7 @@ class IotJobsApi:
         details: Result = {_PROCESS_FIELDS[status]: n for status, n in counts.items()}
         if job.status.active:
             details["processingTargets"] = [t.arn for t in job.targets]
-        body = _dropping_none({
+        body = without_none({
             "jobArn": self.arns.job(job.job_id), "jobId": job.job_id, "targetSelection": job.target_selection,
             "status": job.status.value, "forceCanceled": job.force_canceled, "reasonCode": job.reason_code,
             "comment": job.comment, "targets": [t.arn for t in job.targets], "description": job.description,
@@ -211,13 +212,13 @@ class IotJobsApi:
             "destinationPackageVersions": list(job.destination_package_versions) or None,
             **config_to_wire(job.config),
         })
-        return _dropping_none({"documentSource": job.document_source, "job": body})
+        return without_none({"documentSource": job.document_source, "job": body})
 
     def list_jobs(self, ctx: CallContext, p: Params) -> Result:
         where = JobFilter(p.get("status"), p.get("targetSelection"), p.get("thingGroupName"), p.get("namespaceId"),
                           p.get("thingGroupId"))
         page = self.jobs.list_jobs(where, p.get("nextToken"), p.get("maxResults"))
-        return {"jobs": [_dropping_none({
+        return {"jobs": [without_none({
             "jobArn": self.arns.job(job.job_id), "jobId": job.job_id, "targetSelection": job.target_selection,
             "status": job.status.value, "createdAt": job.created_at, "lastUpdatedAt": job.updated_at,
             "completedAt": job.completed_at, "isConcurrent": False,
@@ -250,7 +251,7 @@ class IotJobsApi:
 
     def describe_job_execution(self, ctx: CallContext, p: Params) -> Result:
         e = self.jobs.describe_execution(p["jobId"], p["thingName"], p.get("executionNumber"))
-        return {"execution": _dropping_none({
+        return {"execution": without_none({
             "jobId": e.job_id, "status": e.status.value, "forceCanceled": e.force_canceled,
             "statusDetails": {"detailsMap": dict(e.status_details)}, "thingArn": self.arns.thing(e.thing_name),
             "queuedAt": e.queued_at, "startedAt": e.started_at, "lastUpdatedAt": e.last_updated_at,
@@ -301,7 +302,7 @@ class IotJobsApi:
         t = self.jobs.describe_template(p["jobTemplateId"])
         wire = config_to_wire(t.config)
         scheduling = wire.pop("schedulingConfig", None)
-        return _dropping_none({
+        return without_none({
             "jobTemplateArn": self.arns.job_template(t.template_id), "jobTemplateId": t.template_id,
             "description": t.description, "documentSource": t.document_source, "document": t.document,
             "createdAt": t.created_at, **wire,

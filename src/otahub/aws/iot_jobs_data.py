@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from otahub.aws.dispatch import CallContext, Handler, Params, Result
+from otahub.aws.iot_jobs import without_none
 from otahub.aws.presign import Presigner
 from otahub.domain.jobs import DeviceUpdate, Execution, ExecutionStatus
 from otahub.services.jobs import DeviceView, JobService
@@ -19,10 +20,10 @@ def epoch(value: datetime | None) -> int | None:
 
 
 def _summary(e: Execution) -> Result:
-    return {k: v for k, v in {
+    return without_none({
         "jobId": e.job_id, "queuedAt": epoch(e.queued_at), "startedAt": epoch(e.started_at),
         "lastUpdatedAt": epoch(e.last_updated_at), "versionNumber": e.version, "executionNumber": e.execution_number,
-    }.items() if v is not None}
+    })
 
 
 def base_url(ctx: CallContext) -> str:
@@ -54,7 +55,7 @@ class IotJobsDataApi:
             "approximateSecondsBeforeTimedOut": e.seconds_before_timeout(ctx.now),
             "jobDocument": self.document(ctx, view) if include_document else None,
         }
-        return {k: v for k, v in wire.items() if v is not None}
+        return without_none(wire)
 
     def get_pending_job_executions(self, ctx: CallContext, p: Params) -> Result:
         in_progress, queued = self.jobs.pending_for_device(p["thingName"])
@@ -76,9 +77,8 @@ class IotJobsDataApi:
         result: Result = {}
         if p.get("includeJobExecutionState"):
             e = view.execution
-            result["executionState"] = {k: v for k, v in {
-                "status": e.status.value, "statusDetails": dict(e.status_details) or None,
-                "versionNumber": e.version}.items() if v is not None}
+            result["executionState"] = without_none({
+                "status": e.status.value, "statusDetails": dict(e.status_details) or None, "versionNumber": e.version})
         if p.get("includeJobDocument"):
             result["jobDocument"] = self.document(ctx, view)
         return result

@@ -7,7 +7,7 @@ from typing import Any
 
 from otahub.aws.dispatch import CallContext, Handler, Params, Result
 from otahub.aws.iot import tags_from_wire
-from otahub.aws.iot_jobs import abort_from_wire, rollout_from_wire, rollout_to_wire
+from otahub.aws.iot_jobs import abort_from_wire, rollout_from_wire, rollout_to_wire, without_none
 from otahub.domain.ids import Arns
 from otahub.domain.jobs import JobConfig, PresignedUrlConfig
 from otahub.domain.ota import CodeSigning, CustomSigning, OtaFile, OtaStatus, OtaUpdate, StreamRef
@@ -42,20 +42,16 @@ def _file_from_wire(data: Mapping[str, Any]) -> OtaFile:
     )
 
 
-def _dropping_none(values: Mapping[str, Any]) -> Result:
-    return {k: v for k, v in values.items() if v is not None}
-
-
 def _signing_to_wire(signing: CodeSigning) -> Result | None:
     if not signing.given:
         return None
     custom = signing.custom
-    return _dropping_none({
+    return without_none({
         "awsSignerJobId": signing.signer_job_id,
         "startSigningJobParameter": signing.start_signing,
-        "customCodeSigning": None if custom is None else _dropping_none({
+        "customCodeSigning": None if custom is None else without_none({
             "signature": {"inlineDocument": custom.signature} if custom.signature is not None else None,
-            "certificateChain": _dropping_none({"certificateName": custom.certificate_name,
+            "certificateChain": without_none({"certificateName": custom.certificate_name,
                                                 "inlineDocument": custom.certificate_pem}) or None,
             "hashAlgorithm": custom.hash_algorithm, "signatureAlgorithm": custom.signature_algorithm,
         }),
@@ -67,9 +63,9 @@ def _file_to_wire(file: OtaFile) -> Result:
     if file.stream is not None:
         location["stream"] = {"streamId": file.stream.stream_id, "fileId": file.stream.file_id}
     if file.s3 is not None:
-        location["s3Location"] = _dropping_none({"bucket": file.s3.bucket, "key": file.s3.key,
+        location["s3Location"] = without_none({"bucket": file.s3.bucket, "key": file.s3.key,
                                                  "version": file.s3.version})
-    return _dropping_none({
+    return without_none({
         "fileName": file.file_name, "fileType": file.file_type, "fileVersion": file.file_version,
         "fileLocation": location, "codeSigning": _signing_to_wire(file.signing),
         "attributes": dict(file.attributes) or None,
@@ -118,7 +114,7 @@ class IotOtaApi:
     def get_ota_update(self, ctx: CallContext, p: Params) -> Result:
         ota = self.ota.get(p["otaUpdateId"])
         presigned = ota.config.presigned_url
-        return {"otaUpdateInfo": _dropping_none({
+        return {"otaUpdateInfo": without_none({
             "otaUpdateId": ota.ota_update_id, "otaUpdateArn": self.arns.ota_update(ota.ota_update_id),
             "creationDate": ota.created_at, "lastModifiedDate": ota.updated_at, "description": ota.description,
             "targets": list(ota.targets), "protocols": list(ota.protocols),

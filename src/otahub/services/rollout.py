@@ -97,11 +97,11 @@ class EngineRules:
         if not job.status.active or scheduling is None or scheduling.ends_at is None or now < scheduling.ends_at:
             return job
         behavior = scheduling.end_behavior or "STOP_ROLLOUT"
-        if behavior == "STOP_ROLLOUT":
+        if behavior == "STOP_ROLLOUT":  # nothing more is notified; what was notified runs to its end
             tx.jobs.drop_pending(job.job_id)
             if job.status == JobStatus.SCHEDULED:  # ended before it began: nothing will ever run
                 return replace(job, status=JobStatus.COMPLETED, completed_at=now)
-            return replace(job, target_selection="SNAPSHOT") if job.continuous else job
+            return job
         return self.cancel(tx, job, force=behavior == "FORCE_CANCEL", reason_code=None,
                            comment=f"Canceled at the scheduled end time ({behavior})", now=now)
 
@@ -199,8 +199,11 @@ class RolloutEngine:
         times: list[datetime | None] = []
         if job.status == JobStatus.SCHEDULED and scheduling is not None:
             times.append(scheduling.starts_at)
-        if scheduling is not None and scheduling.ends_at is not None:
-            times.append(scheduling.ends_at)
+        ends_at = scheduling.ends_at if scheduling is not None else None
+        if ends_at is not None and (ends_at > now or job.status == JobStatus.SCHEDULED or counts.pending_targets):
+            times.append(ends_at)  # once past and applied, a STOP_ROLLOUT end has nothing more to do
+        elif ends_at is not None and ends_at <= now:
+            return now if completes(job, counts) else None
         if job.status == JobStatus.IN_PROGRESS:
             if completes(job, counts):
                 times.append(now)

@@ -312,3 +312,24 @@ def test_one_ten_minute_jump_rehearses_every_minute(core: Core) -> None:
     for execution in queued:
         per_minute[execution.queued_at - start] = per_minute.get(execution.queued_at - start, 0) + 1
     assert per_minute == {minute * MINUTE: 2 for minute in range(11)}
+
+
+def test_a_stop_rollout_end_once_applied_leaves_nothing_due(core: Core) -> None:
+    """Past its end a STOP_ROLLOUT job still runs its executions, but asks for no more ticks (so a long
+    virtual-clock advance does not step through every minute after the end)."""
+    from otahub.domain.jobs import SchedulingConfig
+
+    core.fleet("s1", "s2", "s3", group="stop")
+    ends = core.clock.now() + 2 * MINUTE
+    scheduling = SchedulingConfig(end_time="x", end_behavior="STOP_ROLLOUT", ends_at=ends)
+    core.job("stop", group="stop", config=JobConfig(rollout=RolloutConfig(maximum_per_minute=1),
+                                                    scheduling=scheduling))
+    TimeDriver(core.clock, core.engine).advance((3 * MINUTE).total_seconds())
+    assert core.counts("stop") == {S.QUEUED: 2}  # minute 0 and minute 1; the end stopped the third
+    assert core.status("stop") == JobStatus.IN_PROGRESS
+    assert core.engine.next_due() is None
+    core.jobs.start_next("s1", None, None)
+    core.update("s1", "stop", S.SUCCEEDED)
+    core.jobs.start_next("s2", None, None)
+    core.update("s2", "stop", S.SUCCEEDED)
+    assert core.status("stop") == JobStatus.COMPLETED
