@@ -15,13 +15,16 @@ from otahub.aws.iot_jobs_data import IotJobsDataApi
 from otahub.aws.iot_ota import IotOtaApi
 from otahub.aws.iot_streams import IotStreamsApi
 from otahub.aws.pipeline import AwsPipeline, PipelineSettings
-from otahub.aws.presign import Presigner
+from otahub.aws.presign import DirectUrl, Presigner
 from otahub.aws.s3 import CODE_ALIASES as S3_CODES
 from otahub.aws.s3 import S3Api
 from otahub.aws.s3 import map_error as s3_errors
 from otahub.config import Settings
 from otahub.domain.clock import AdjustableClock, Clock, FakeClock, SystemClock
+from otahub.domain.documents import ObjectRef
+from otahub.domain.errors import NotFound
 from otahub.domain.ids import Arns
+from otahub.domain.objects import Conditions
 from otahub.services.credentials import CredentialStore, StartupCredentials
 from otahub.services.jobs import JobService
 from otahub.services.objects import ObjectStore
@@ -83,7 +86,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     jobs = JobService(uow, objects, clock, arns)
     things.listeners.append(jobs)
     rollout = RolloutEngine(uow, clock)
-    presigner = Presigner(startup_credentials.access_key_id, startup_credentials.secret_access_key, settings.region)
+    presigner = Presigner(startup_credentials.access_key_id, startup_credentials.secret_access_key, settings.region,
+                          _direct_urls(objects, blobs) if settings.device_downloads == "direct" else None)
     registry.add("iot", IotJobsApi(jobs, arns).handlers())
     registry.add("iot-jobs-data", IotJobsDataApi(jobs, presigner).handlers())
     ota = OtaService(uow, objects, streams, jobs, clock, arns, lambda doc: json.dumps(doc, separators=(",", ":")))
@@ -101,6 +105,19 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         on_startup=lambda: _start(ota, ticker), on_shutdown=ticker.stop if ticker else None,
     )
     return App(asgi, engine, startup_credentials, rollout)
+
+
+def _direct_urls(objects: ObjectStore, blobs: LocalBlobStore | S3BlobStore) -> DirectUrl:
+    """Presigned URLs of the external store itself, so devices download without passing through otahub."""
+    assert isinstance(blobs, S3BlobStore)  # Settings allows direct downloads only with --blob-store s3
+
+    def url(ref: ObjectRef, expires: int) -> str:
+        version = objects.head_object(ref.bucket, ref.key, ref.version, Conditions())
+        if version.blob is None:
+            raise NotFound("Object", f"s3://{ref.bucket}/{ref.key}")
+        return blobs.presigned_url(version.blob, expires)
+
+    return url
 
 
 def _start(ota: OtaService, ticker: EngineTicker | None) -> None:

@@ -83,3 +83,31 @@ def test_a_missing_bucket_stops_start_up_with_a_clear_error(moto: MotoServer, tm
     result = CliRunner().invoke(main, ["serve", "--port", "0", "--data-dir", str(tmp_path), *args])
     assert result.exit_code == 1
     assert "not-created-anywhere" in result.output and moto.endpoint in result.output
+
+
+@pytest.mark.parametrize("mode", ["proxy", "direct"])
+def test_device_download_urls_point_where_the_setting_says(moto: MotoServer, tmp_path: Path, mode: str) -> None:
+    """--device-downloads proxy: job documents carry otahub URLs; direct: presigned URLs of the external store."""
+    import json
+    import urllib.request
+
+    bucket, image = moto.new_bucket(), os.urandom(64 * 1024)
+    args = [*s3_backend_args(moto, bucket), "--device-downloads", mode]
+    server = OtahubServer(tmp_path / "data", extra_args=args).start()
+    try:
+        s3 = otahub_s3(server)
+        s3.create_bucket(Bucket="firmware")
+        s3.put_object(Bucket="firmware", Key="app.bin", Body=image)
+        iot = server.client("iot")
+        thing = iot.create_thing(thingName=f"dl-{mode}")["thingArn"]
+        placeholder = "${aws:iot:s3-presigned-url:https://s3.amazonaws.com/firmware/app.bin}"
+        iot.create_job(jobId=f"dl-{mode}", targets=[thing], document=json.dumps({"url": placeholder}))
+        execution = server.client("iot-jobs-data").start_next_pending_job_execution(thingName=f"dl-{mode}")
+        url = json.loads(execution["execution"]["jobDocument"])["url"]
+        assert url.startswith(server.endpoint if mode == "proxy" else moto.endpoint)
+        if mode == "direct":
+            assert blob_key(image) in url  # the content-addressed blob itself
+        with urllib.request.urlopen(url) as response:
+            assert response.read() == image
+    finally:
+        server.stop()

@@ -14,14 +14,21 @@ from urllib.parse import quote
 from otahub.aws.auth import presign_get
 from otahub.domain.documents import ObjectRef, substitute_presigned
 
+DirectUrl = Callable[[ObjectRef, int], str]  # an object's URL in the external blob store, valid ``int`` seconds
+
 
 @dataclass(frozen=True, slots=True)
 class Presigner:
+    """Signs download URLs on otahub's endpoint, or (``--device-downloads direct``) in the external store."""
+
     access_key: str
     secret: str
     region: str
+    direct: DirectUrl | None = None
 
     def url(self, base_url: str, ref: ObjectRef, now: datetime, expires: int) -> str:
+        if self.direct is not None:
+            return self.direct(ref, expires)  # expires by the store's own (real) clock
         path = f"/{quote(ref.bucket, safe='')}/{quote(ref.key, safe='/~')}"
         extra = [("versionId", ref.version)] if ref.version else []
         return presign_get(base_url, path, extra, access_key=self.access_key, secret=self.secret,
