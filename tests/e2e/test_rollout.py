@@ -294,3 +294,38 @@ def test_clock_control_needs_the_servers_credentials(vserver: OtahubServer) -> N
 
 def test_the_arn_helper_matches_the_server() -> None:
     assert ARN.format("job", "x") == "arn:aws:iot:us-east-1:123456789012:job/x"
+
+
+def test_continuous_job_removes_a_thing_that_leaves_and_requeues_it_on_return(viot: Any, device: Any,
+                                                                              unique: str) -> None:
+    group, names = fleet(viot, f"lv-{unique}", 3)
+    group_name = f"lv-{unique}-group"
+    job_id = f"lv-{unique}"
+    viot.create_job(jobId=job_id, targets=[group], document=DOC, targetSelection="CONTINUOUS")
+    device.start_next_pending_job_execution(thingName=names[0])
+    for name in names[:2]:
+        viot.remove_thing_from_thing_group(thingGroupName=group_name, thingName=name)
+    first = viot.describe_job_execution(jobId=job_id, thingName=names[0])["execution"]
+    second = viot.describe_job_execution(jobId=job_id, thingName=names[1])["execution"]
+    assert (first["status"], second["status"]) == ("IN_PROGRESS", "REMOVED")  # a started one runs on
+    assert process(viot, job_id)["numberOfRemovedThings"] == 1
+    viot.add_thing_to_thing_group(thingGroupName=group_name, thingName=names[1])
+    back = viot.describe_job_execution(jobId=job_id, thingName=names[1])["execution"]
+    assert (back["status"], back["executionNumber"]) == ("QUEUED", 2)
+    assert status_counts(viot, job_id) == {"IN_PROGRESS": 1, "QUEUED": 2}
+
+
+def test_continuous_job_follows_a_dynamic_group_both_ways(viot: Any, unique: str) -> None:
+    viot.create_dynamic_thing_group(thingGroupName=f"dyn-{unique}",
+                                    queryString=f"attributes.ring:{unique} AND attributes.fw:old")
+    for n in range(2):
+        viot.create_thing(thingName=f"dyn-{unique}-{n}",
+                          attributePayload={"attributes": {"ring": unique, "fw": "old"}})
+    job_id = f"dyn-{unique}"
+    viot.create_job(jobId=job_id, targets=[ARN.format("thinggroup", f"dyn-{unique}")], document=DOC,
+                    targetSelection="CONTINUOUS")
+    assert status_counts(viot, job_id) == {"QUEUED": 2}
+    viot.create_thing(thingName=f"dyn-{unique}-late", attributePayload={"attributes": {"ring": unique, "fw": "old"}})
+    assert status_counts(viot, job_id) == {"QUEUED": 3}
+    viot.update_thing(thingName=f"dyn-{unique}-0", attributePayload={"attributes": {"fw": "new"}, "merge": True})
+    assert status_counts(viot, job_id) == {"QUEUED": 2, "REMOVED": 1}

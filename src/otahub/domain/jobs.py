@@ -477,6 +477,17 @@ def timed_out(execution: Execution, now: datetime) -> Execution:
     )
 
 
+def removed(execution: Execution, now: datetime) -> Execution:
+    """The thing left every target of a continuous job before it started: REMOVED (by the service)."""
+    return replace(execution, status=ExecutionStatus.REMOVED, last_updated_at=now, version=execution.version + 1)
+
+
+def rejoined(execution: Execution, now: datetime) -> Execution:
+    """A REMOVED thing is targeted again: a new execution under the next number, retries counted anew."""
+    return Execution(execution.job_id, execution.thing_name, execution.execution_number + 1,
+                     ExecutionStatus.QUEUED, now, now)
+
+
 def canceled(execution: Execution, *, force: bool, details: Mapping[str, str] | None, now: datetime) -> Execution:
     """Cancel by the service: QUEUED always, IN_PROGRESS only with force; terminal ones cannot be."""
     if execution.status.terminal or (execution.status == ExecutionStatus.IN_PROGRESS and not force):

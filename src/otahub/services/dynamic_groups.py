@@ -32,7 +32,8 @@ from otahub.services.tags import check_tags
 CHUNK = 1000  # things evaluated per query while a group is built, so memory stays bounded
 
 Joined = Callable[[UnitOfWork, str, Sequence[str]], None]
-"""Called as ``joined(tx, thing, (group,))`` for every thing that joins a dynamic group."""
+"""Called as ``joined(tx, thing, (group,))`` for every thing that joins a dynamic group (and ``left``
+likewise for every thing that leaves one)."""
 
 
 @lru_cache(maxsize=256)
@@ -46,11 +47,12 @@ def _reads_groups(group: ThingGroup) -> bool:
 
 
 class DynamicGroups:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, arns: Arns, joined: Joined) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, arns: Arns, joined: Joined, left: Joined) -> None:
         self.uow = uow
         self.clock = clock
         self.arns = arns
         self.joined = joined
+        self.left = left
 
     # --- use cases ------------------------------------------------------------------------------
 
@@ -128,6 +130,7 @@ class DynamicGroups:
         joined, left = membership_changes(query_record(thing, groups), queries, current)
         for name in left:
             tx.thing_groups.remove_member(name, thing.name)
+            self.left(tx, thing.name, (name,))
         for name in joined:
             tx.thing_groups.add_member(name, thing.name)
             self.joined(tx, thing.name, (name,))
@@ -148,7 +151,10 @@ class DynamicGroups:
             matching = {
                 thing.name for _, thing in rows if query.matches(query_record(thing, static.get(thing.name, [])))
             }
-            tx.thing_groups.remove_members(group.name, [name for name in names if name in current - matching])
+            leaving = [name for name in names if name in current - matching]
+            tx.thing_groups.remove_members(group.name, leaving)
+            for name in leaving:
+                self.left(tx, name, (group.name,))
             joining = [name for name in names if name in matching - current]
             tx.thing_groups.add_members(group.name, joining)
             for name in joining:

@@ -35,6 +35,8 @@ from otahub.domain.jobs import (
     device_transition,
     initial_status,
     needs_cancel,
+    rejoined,
+    removed,
     start,
 )
 from otahub.domain.objects import Conditions, ObjectVersion
@@ -258,11 +260,28 @@ class JobService:
     # --- continuous jobs follow group membership ------------------------------------------------
 
     def thing_joined(self, tx: UnitOfWork, thing: str, groups: Sequence[str]) -> None:
-        """A thing joined groups (each with its ancestors): continuous jobs targeting them queue it."""
+        """A thing joined groups (each with its ancestors): continuous jobs targeting them queue it; a
+        thing that comes back after being REMOVED gets a fresh execution (its retries start again)."""
         now = self.clock.now()
         for job in tx.jobs.continuous_targeting(groups, thing):
-            if tx.jobs.add_pending(job.job_id, [Target("thing", thing, self.arns.thing(thing))]):
+            latest = tx.jobs.execution(job.job_id, thing)
+            if latest is not None and latest.status == ExecutionStatus.REMOVED:
+                tx.jobs.supersede(latest, rejoined(latest, now))
                 self.rules.advance_job(tx, job, now)
+            elif tx.jobs.add_pending(job.job_id, [Target("thing", thing, self.arns.thing(thing))]):
+                self.rules.advance_job(tx, job, now)
+
+    def thing_left(self, tx: UnitOfWork, thing: str, groups: Sequence[str]) -> None:
+        """A thing left groups: continuous jobs that no longer target it forget it if not yet notified
+        and mark a QUEUED execution REMOVED (one IN_PROGRESS runs on)."""
+        now = self.clock.now()
+        for job in tx.jobs.continuous_targeting(groups, thing):
+            if tx.jobs.covers(job.job_id, thing):
+                continue
+            tx.jobs.drop_pending(job.job_id, thing)
+            latest = tx.jobs.execution(job.job_id, thing)
+            if latest is not None and latest.status == ExecutionStatus.QUEUED:
+                self.rules.changed(tx, job, latest, removed(latest, now), now)
 
     # --- executions (control plane) -------------------------------------------------------------
 

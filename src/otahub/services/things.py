@@ -40,6 +40,10 @@ class MembershipListener(Protocol):
         """``thing`` joined the first of ``groups`` (the rest are its ancestors), in transaction ``tx``."""
         ...
 
+    def thing_left(self, tx: UnitOfWork, thing: str, groups: Sequence[str]) -> None:
+        """``thing`` left the first of ``groups`` (the rest are its ancestors), in transaction ``tx``."""
+        ...
+
 
 class ThingRegistry:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, arns: Arns) -> None:
@@ -47,11 +51,20 @@ class ThingRegistry:
         self.clock = clock
         self.arns = arns
         self.listeners: list[MembershipListener] = []  # continuous jobs follow membership through these
-        self.dynamic = DynamicGroups(uow, clock, arns, self._joined)
+        self.dynamic = DynamicGroups(uow, clock, arns, self._joined, self._left)
 
     def _joined(self, tx: UnitOfWork, thing: str, groups: Sequence[str]) -> None:
         for listener in self.listeners:
             listener.thing_joined(tx, thing, groups)
+
+    def _left(self, tx: UnitOfWork, thing: str, groups: Sequence[str]) -> None:
+        for listener in self.listeners:
+            listener.thing_left(tx, thing, groups)
+
+    def _remove_member(self, tx: UnitOfWork, group: ThingGroup, thing_name: str) -> None:
+        refuse_dynamic(group)
+        tx.thing_groups.remove_member(group.name, thing_name)
+        self._left(tx, thing_name, (group.name, *group.ancestors))
 
     # --- things -------------------------------------------------------------------------------
 
@@ -237,17 +250,14 @@ class ThingRegistry:
     def remove_thing_from_group(self, group_name: str, thing_name: str) -> None:
         with self.uow(write=True) as tx:
             group, thing = _group(tx, group_name), _thing(tx, thing_name)
-            refuse_dynamic(group)
-            tx.thing_groups.remove_member(group.name, thing.name)
+            self._remove_member(tx, group, thing.name)
             self.dynamic.follow(tx, thing)
 
     def update_groups_for_thing(self, thing_name: str, add: list[str], remove: list[str]) -> None:
         with self.uow(write=True) as tx:
             thing = _thing(tx, thing_name)
             for name in remove:
-                group = _group(tx, name)
-                refuse_dynamic(group)
-                tx.thing_groups.remove_member(group.name, thing.name)
+                self._remove_member(tx, _group(tx, name), thing.name)
             for name in add:
                 self._add_member(tx, _group(tx, name), thing.name)
             self.dynamic.follow(tx, thing)

@@ -315,9 +315,23 @@ class SqlJobs:
         union = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
         return union.subquery()
 
-    def drop_pending(self, job_id: str) -> int:
+    def covers(self, job_id: str, thing: str) -> bool:
+        """Whether the job's targets (things, groups with their subgroups) still include the thing."""
+        job = self.get(job_id)
+        if job is None:
+            return False
+        candidates = self._target_things([t.name for t in job.targets if t.kind == "thing"],
+                                         [t.name for t in job.targets if t.kind == "thinggroup"])
+        if candidates is None:
+            return False
+        found = self.conn.execute(select(candidates.c.name).where(candidates.c.name == thing).limit(1)).first()
+        return found is not None
+
+    def drop_pending(self, job_id: str, thing: str | None = None) -> int:
+        """Forget things not yet notified: all of them, or one."""
         seq = self._seq(job_id)
-        dropped = int(self.conn.execute(delete(job_pending).where(job_pending.c.job_seq == seq)).rowcount)
+        where = [job_pending.c.job_seq == seq] + ([job_pending.c.thing_name == thing] if thing is not None else [])
+        dropped = int(self.conn.execute(delete(job_pending).where(*where)).rowcount)
         if dropped:
             self.conn.execute(update(jobs).where(jobs.c.seq == seq).values(n_pending=jobs.c.n_pending - dropped))
         return dropped
