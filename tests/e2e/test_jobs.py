@@ -256,6 +256,8 @@ def test_job_templates(viot: Any, unique: str) -> None:
     assert job["timeoutConfig"] == {"inProgressTimeoutInMinutes": 60}
     assert job["documentParameters"] == {"version": "2.0"}
     assert json.loads(viot.get_job_document(jobId=f"fromtpl-{unique}")["document"]) == {"v": "2.0"}
+    before = viot.get_job_document(jobId=f"fromtpl-{unique}", beforeSubstitution=True)["document"]
+    assert before == '{"v": "${aws:iot:parameter:version}"}'
     with pytest.raises(ClientError) as excinfo:
         viot.create_job(jobId=f"noparam-{unique}", targets=[group], jobTemplateArn=created["jobTemplateArn"])
     assert error_of(excinfo) == ("InvalidRequestException", 400)

@@ -245,7 +245,7 @@ class IotJobsApi:
         return self._job_ref(self.jobs.associate_targets(p["jobId"], p["targets"], p.get("comment")))
 
     def get_job_document(self, ctx: CallContext, p: Params) -> Result:
-        return {"document": self.jobs.job_document(p["jobId"])}
+        return {"document": self.jobs.job_document(p["jobId"], bool(p.get("beforeSubstitution")))}
 
     # --- executions ------------------------------------------------------------------------------
 

@@ -128,7 +128,8 @@ class JobService:
         check_config(config)
         if config.scheduling is not None:
             check_schedule(config.scheduling, now)
-        document = self._document(request, template)
+        before = self._document(request, template)
+        document = self._substituted(before, request, template)
         targets = self._targets(request.targets)
         job = Job(
             job_id=request.job_id, targets=targets, target_selection=request.target_selection or "SNAPSHOT",
@@ -138,6 +139,7 @@ class JobService:
             document_parameters=request.document_parameters,
             destination_package_versions=request.destination_package_versions,
             rollout_started_at=now if initial_status(config.scheduling, now) == JobStatus.IN_PROGRESS else None,
+            document_before_substitution=before if before != document else None,
         )
         with self.uow(write=True) as tx:
             if tx.jobs.get(job.job_id) is not None:
@@ -164,6 +166,9 @@ class JobService:
                                      "documentSource")
         else:
             raise InvalidInput("A job needs a document or a documentSource", field="document")
+        return document
+
+    def _substituted(self, document: str, request: JobRequest, template: JobTemplate | None) -> str:
         if request.document_parameters is not None or template is not None:
             document = substitute_parameters(document, request.document_parameters or {})
         presigned_objects(document)  # malformed placeholders are refused now, not at delivery
@@ -253,9 +258,11 @@ class JobService:
             tx.jobs.add_pending(job_id, added)
             return self.rules.advance_job(tx, updated, now)
 
-    def job_document(self, job_id: str) -> str:
+    def job_document(self, job_id: str, before_substitution: bool = False) -> str:
+        """The document as stored; ``before_substitution``: as the template had it, parameters unfilled."""
         with self.uow() as tx:
-            return _job(tx, job_id).document
+            job = _job(tx, job_id)
+        return (job.document_before_substitution or job.document) if before_substitution else job.document
 
     # --- continuous jobs follow group membership ------------------------------------------------
 
