@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench bench-s3 clean
+.PHONY: run test lint bench bench-s3 bench-jobs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ bench: $(STAMP)
 
 bench-s3: $(STAMP)
 	$(VENV)/bin/python bench/bench_s3.py
+
+bench-jobs: $(STAMP)
+	$(VENV)/bin/python bench/bench_jobs.py
 
 clean:
 	rm -rf $(VENV) otahub-data
