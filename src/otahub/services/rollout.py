@@ -174,10 +174,11 @@ class RolloutEngine:
         while True:
             with self.uow(write=True) as tx:
                 due = tx.jobs.due_timeouts(now, TIMEOUT_BATCH)
+                jobs: dict[str, Job] = {}  # each job read once per batch, then carried along
                 for execution in due:
-                    job = tx.jobs.get(execution.job_id)
+                    job = jobs.get(execution.job_id) or tx.jobs.get(execution.job_id)
                     assert job is not None
-                    self.rules.changed(tx, job, execution, timed_out(execution, now), now)
+                    jobs[job.job_id] = self.rules.changed(tx, job, execution, timed_out(execution, now), now)
             if len(due) < TIMEOUT_BATCH:
                 return
 

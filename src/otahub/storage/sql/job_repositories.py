@@ -47,6 +47,8 @@ from otahub.storage.sql.tables import (
 COUNT_COLUMN = {status: f"n_{status.value.lower()}" for status in ExecutionStatus}
 _JOB_BY_ID = select(jobs).where(jobs.c.job_id == bindparam("job_id"))
 _SEQ_BY_ID = select(jobs.c.seq).where(jobs.c.job_id == bindparam("job_id"))
+_COUNTS_BY_ID = select(*(jobs.c[c] for c in COUNT_COLUMN.values()), jobs.c.n_pending).where(
+    jobs.c.job_id == bindparam("job_id"))  # not the document: counts are read several times a change
 _ACTIVE = (JobStatus.SCHEDULED.value, JobStatus.IN_PROGRESS.value)
 _PENDING_STATUSES = (ExecutionStatus.QUEUED.value, ExecutionStatus.IN_PROGRESS.value)
 
@@ -187,6 +189,7 @@ _EXECUTION_COLUMNS = [*job_executions.c, jobs.c.job_id]
 class SqlJobs:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._seqs: dict[str, int] = {}  # job id -> row key, for this transaction (repositories live in one)
 
     # --- jobs --------------------------------------------------------------------------------------
 
@@ -195,7 +198,7 @@ class SqlJobs:
         return _job(row, self._targets([row.seq])[row.seq]) if row else None
 
     def counts(self, job_id: str) -> Counts:
-        row = self.conn.execute(_JOB_BY_ID, {"job_id": job_id}).first()
+        row: Row[Any] | None = self.conn.execute(_COUNTS_BY_ID, {"job_id": job_id}).first()  # type: ignore[assignment]
         return _counts(row) if row else Counts()
 
     def add(self, job: Job) -> None:
@@ -216,6 +219,7 @@ class SqlJobs:
         for table in (job_executions, job_pending, job_targets):
             self.conn.execute(delete(table).where(table.c.job_seq == seq))
         self.conn.execute(delete(jobs).where(jobs.c.seq == seq))
+        self._seqs.pop(job_id, None)
 
     def page(self, where: JobFilter, after: int, limit: int) -> list[tuple[int, Job]]:
         query = select(jobs).where(jobs.c.seq > after)
@@ -256,7 +260,9 @@ class SqlJobs:
         return [_job(row, targets[row.seq]) for row in rows]
 
     def _seq(self, job_id: str) -> int:
-        return int(self.conn.execute(_SEQ_BY_ID, {"job_id": job_id}).scalar_one())
+        if job_id not in self._seqs:
+            self._seqs[job_id] = int(self.conn.execute(_SEQ_BY_ID, {"job_id": job_id}).scalar_one())
+        return self._seqs[job_id]
 
     def _add_targets(self, seq: int, start: int, targets: Sequence[Target]) -> None:
         if targets:
