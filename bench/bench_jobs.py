@@ -57,8 +57,9 @@ from bench_scale import KEY, SECRET, request_builder
 from otahub.app import App, build_app
 from otahub.config import Settings
 from otahub.domain.clock import FakeClock
+from otahub.domain.executions import Execution, ExecutionStatus
 from otahub.domain.ids import Arns, new_uuid
-from otahub.domain.jobs import Execution, ExecutionStatus, Job, JobConfig, JobStatus, RolloutConfig, Target
+from otahub.domain.jobs import Job, JobConfig, JobStatus, RolloutConfig, Target
 from otahub.domain.things import ThingGroup
 from otahub.services.jobs import JobRequest, JobService
 from otahub.storage.sql.tables import job_executions, jobs, thing_group_members, thing_groups, things

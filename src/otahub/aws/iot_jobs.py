@@ -11,11 +11,10 @@ from typing import Any
 
 from otahub.aws.dispatch import CallContext, Handler, Params, Result
 from otahub.aws.iot import tags_from_wire
+from otahub.domain.executions import Execution, ExecutionStatus
 from otahub.domain.ids import Arns
 from otahub.domain.jobs import (
     AbortCriterion,
-    Execution,
-    ExecutionStatus,
     ExponentialRate,
     Job,
     JobConfig,

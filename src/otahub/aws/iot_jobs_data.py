@@ -11,7 +11,7 @@ from datetime import datetime
 from otahub.aws.dispatch import CallContext, Handler, Params, Result
 from otahub.aws.iot_jobs import without_none
 from otahub.aws.presign import Presigner
-from otahub.domain.jobs import DeviceUpdate, Execution, ExecutionStatus
+from otahub.domain.executions import DeviceUpdate, Execution, ExecutionStatus
 from otahub.services.jobs import DeviceView, JobService
 
 

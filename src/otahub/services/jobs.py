@@ -17,27 +17,29 @@ from otahub.domain.errors import (
     TerminalState,
     VersionConflict,
 )
-from otahub.domain.ids import Arns
-from otahub.domain.jobs import (
-    MAX_TARGETS,
+from otahub.domain.executions import (
     DeviceUpdate,
     Execution,
     ExecutionStatus,
+    canceled,
+    check_deletable,
+    check_step_timeout,
+    device_transition,
+    rejoined,
+    removed,
+    start,
+)
+from otahub.domain.ids import Arns
+from otahub.domain.jobs import (
+    MAX_TARGETS,
     Job,
     JobConfig,
     JobStatus,
     Target,
-    canceled,
     check_config,
-    check_deletable,
     check_schedule,
-    check_step_timeout,
-    device_transition,
     initial_status,
     needs_cancel,
-    rejoined,
-    removed,
-    start,
 )
 from otahub.domain.objects import Conditions, ObjectVersion
 from otahub.services.pagination import Page, paginate

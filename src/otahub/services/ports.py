@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from otahub.domain.jobs import Counts, Execution, Job, JobConfig, Target
+from otahub.domain.executions import Execution
+from otahub.domain.jobs import Counts, Job, JobConfig, Target
 from otahub.domain.objects import BlobRef, Bucket, MultipartUpload, ObjectVersion, Part
 from otahub.domain.ota import OtaStatus, OtaUpdate
 from otahub.domain.streams import Stream

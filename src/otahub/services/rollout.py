@@ -17,10 +17,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from otahub.domain.clock import Clock
+from otahub.domain.executions import Execution, ExecutionStatus, timed_out
 from otahub.domain.jobs import (
     Counts,
-    Execution,
-    ExecutionStatus,
     Job,
     JobStatus,
     SchedulingConfig,
@@ -30,7 +29,6 @@ from otahub.domain.jobs import (
     current_bucket,
     minute_rate,
     retries_allowed,
-    timed_out,
 )
 from otahub.domain.schedule import MaintenanceWindow, next_opening, open_window, parse_cron
 from otahub.services.ports import UnitOfWork, UnitOfWorkFactory

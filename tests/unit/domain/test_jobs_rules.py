@@ -13,15 +13,21 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from otahub.domain.errors import InvalidInput, InvalidStateTransition, VersionConflict
-from otahub.domain.jobs import (
+from otahub.domain.executions import (
     DEVICE_STATUSES,
     MAX_TIMEOUT_MINUTES,
-    AbortCriterion,
-    Bucket,
-    Counts,
     DeviceUpdate,
     Execution,
     ExecutionStatus,
+    canceled,
+    device_transition,
+    start,
+    timed_out,
+)
+from otahub.domain.jobs import (
+    AbortCriterion,
+    Bucket,
+    Counts,
     ExponentialRate,
     Job,
     JobConfig,
@@ -30,15 +36,11 @@ from otahub.domain.jobs import (
     RolloutConfig,
     abort_reason,
     budget,
-    canceled,
     check_config,
     current_bucket,
-    device_transition,
     minute_rate,
     rate_per_minute,
     retries_allowed,
-    start,
-    timed_out,
 )
 
 S = ExecutionStatus

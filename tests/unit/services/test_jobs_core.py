@@ -12,17 +12,9 @@ import pytest
 
 from otahub.domain.clock import FakeClock
 from otahub.domain.errors import InvalidStateTransition, NotFound, TerminalState, VersionConflict
+from otahub.domain.executions import DeviceUpdate, ExecutionStatus
 from otahub.domain.ids import Arns
-from otahub.domain.jobs import (
-    AbortCriterion,
-    DeviceUpdate,
-    ExecutionStatus,
-    ExponentialRate,
-    JobConfig,
-    JobStatus,
-    RetryCriterion,
-    RolloutConfig,
-)
+from otahub.domain.jobs import AbortCriterion, ExponentialRate, JobConfig, JobStatus, RetryCriterion, RolloutConfig
 from otahub.services.jobs import JobRequest, JobService
 from otahub.services.objects import ObjectStore
 from otahub.services.rollout import RolloutEngine

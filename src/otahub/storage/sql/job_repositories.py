@@ -16,11 +16,10 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, litera
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
+from otahub.domain.executions import Execution, ExecutionStatus
 from otahub.domain.jobs import (
     AbortCriterion,
     Counts,
-    Execution,
-    ExecutionStatus,
     ExponentialRate,
     Job,
     JobConfig,
