@@ -61,6 +61,7 @@ from otahub.domain.executions import Execution, ExecutionStatus
 from otahub.domain.ids import Arns, new_uuid
 from otahub.domain.jobs import Job, JobConfig, JobStatus, RolloutConfig, Target
 from otahub.domain.things import ThingGroup
+from otahub.services.device_jobs import DeviceJobs
 from otahub.services.jobs import JobRequest, JobService
 from otahub.storage.sql.tables import job_executions, jobs, thing_group_members, thing_groups, things
 from otahub.storage.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -505,17 +506,18 @@ def build_tick_fixture(root: Path, history: int, args: argparse.Namespace) -> Ti
     load_fleet(app.engine, args.fleet, groups, clock.now())
     add_history(app.engine, history, args.history_job_size, args.fleet, clock.now())
     service = job_service(app, clock)
+    devices = DeviceJobs(SqlUnitOfWorkFactory(app.engine), clock)
     config = JobConfig(in_progress_timeout_minutes=10080)  # 7 days: none falls due during the ticks
     service.create_job(JobRequest("active", [ARNS.thing_group("active")], DOCUMENT, config=config))
     for n in range(args.active):
-        assert service.start_next(thing_name(n), None, None) is not None
+        assert devices.start_next(thing_name(n), None, None) is not None
     if expiring:
         # Group g starts at t0 + g min and times out at t0 + g + steps min; tick i runs at t0 + steps - 1 + i min.
         config = JobConfig(in_progress_timeout_minutes=steps)
         service.create_job(JobRequest("expiring", [ARNS.thing_group("expiring")], DOCUMENT, config=config))
         for g in range(steps):
             for n in range(args.timeouts_per_tick):
-                assert service.start_next(thing_name(args.active + g * args.timeouts_per_tick + n), None, None)
+                assert devices.start_next(thing_name(args.active + g * args.timeouts_per_tick + n), None, None)
             if g < steps - 1:
                 clock.advance(TICK_STEP)
     for name in ramp_jobs:

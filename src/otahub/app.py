@@ -26,6 +26,7 @@ from otahub.domain.errors import NotFound
 from otahub.domain.ids import Arns
 from otahub.domain.objects import Conditions
 from otahub.services.credentials import CredentialStore, StartupCredentials
+from otahub.services.device_jobs import DeviceJobs
 from otahub.services.jobs import JobService
 from otahub.services.objects import ObjectStore
 from otahub.services.ota import OtaService
@@ -89,7 +90,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     presigner = Presigner(startup_credentials.access_key_id, startup_credentials.secret_access_key, settings.region,
                           _direct_urls(objects, blobs) if settings.device_downloads == "direct" else None)
     registry.add("iot", IotJobsApi(jobs, arns).handlers())
-    registry.add("iot-jobs-data", IotJobsDataApi(jobs, presigner).handlers())
+    registry.add("iot-jobs-data", IotJobsDataApi(DeviceJobs(uow, clock), presigner).handlers())
     ota = OtaService(uow, objects, streams, jobs, clock, arns, lambda doc: json.dumps(doc, separators=(",", ":")))
     registry.add("iot", IotOtaApi(ota, arns).handlers())
 

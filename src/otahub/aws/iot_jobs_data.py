@@ -12,7 +12,7 @@ from otahub.aws.dispatch import CallContext, Handler, Params, Result
 from otahub.aws.iot_jobs import without_none
 from otahub.aws.presign import Presigner
 from otahub.domain.executions import DeviceUpdate, Execution, ExecutionStatus
-from otahub.services.jobs import DeviceView, JobService
+from otahub.services.device_jobs import DeviceJobs, DeviceView
 
 
 def epoch(value: datetime | None) -> int | None:
@@ -32,7 +32,7 @@ def base_url(ctx: CallContext) -> str:
 
 
 class IotJobsDataApi:
-    def __init__(self, jobs: JobService, presigner: Presigner) -> None:
+    def __init__(self, jobs: DeviceJobs, presigner: Presigner) -> None:
         self.jobs = jobs
         self.presigner = presigner
 
@@ -58,7 +58,7 @@ class IotJobsDataApi:
         return without_none(wire)
 
     def get_pending_job_executions(self, ctx: CallContext, p: Params) -> Result:
-        in_progress, queued = self.jobs.pending_for_device(p["thingName"])
+        in_progress, queued = self.jobs.pending(p["thingName"])
         return {"inProgressJobs": [_summary(e) for e in in_progress], "queuedJobs": [_summary(e) for e in queued]}
 
     def start_next_pending_job_execution(self, ctx: CallContext, p: Params) -> Result:
@@ -66,14 +66,14 @@ class IotJobsDataApi:
         return {} if view is None else {"execution": self._execution(ctx, view, True)}
 
     def describe_job_execution(self, ctx: CallContext, p: Params) -> Result:
-        view = self.jobs.describe_for_device(p["thingName"], p["jobId"], p.get("executionNumber"))
+        view = self.jobs.describe(p["thingName"], p["jobId"], p.get("executionNumber"))
         include = p.get("includeJobDocument", True)
         return {} if view is None else {"execution": self._execution(ctx, view, bool(include))}
 
     def update_job_execution(self, ctx: CallContext, p: Params) -> Result:
         update = DeviceUpdate(ExecutionStatus(p["status"]), p.get("statusDetails"), p.get("expectedVersion"),
                               p.get("stepTimeoutInMinutes"))
-        view = self.jobs.update_from_device(p["thingName"], p["jobId"], update, p.get("executionNumber"))
+        view = self.jobs.update(p["thingName"], p["jobId"], update, p.get("executionNumber"))
         result: Result = {}
         if p.get("includeJobExecutionState"):
             e = view.execution

@@ -14,20 +14,15 @@ from otahub.domain.errors import (
     InvalidInput,
     InvalidStateTransition,
     NotFound,
-    TerminalState,
     VersionConflict,
 )
 from otahub.domain.executions import (
-    DeviceUpdate,
     Execution,
     ExecutionStatus,
     canceled,
     check_deletable,
-    check_step_timeout,
-    device_transition,
     rejoined,
     removed,
-    start,
 )
 from otahub.domain.ids import Arns
 from otahub.domain.jobs import (
@@ -48,7 +43,6 @@ from otahub.services.rollout import EngineRules
 from otahub.services.tags import check_tags
 
 MAX_DOCUMENT_BYTES = 32768
-NEXT = "$next"
 
 
 class ObjectReader(Protocol):
@@ -101,14 +95,6 @@ class TemplateRequest:
     config: JobConfig = field(default_factory=JobConfig)
     tags: Mapping[str, str] = field(default_factory=dict)
     destination_package_versions: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceView:
-    """An execution as a device sees it, with its job (for the document and its presigned-URL expiry)."""
-
-    execution: Execution
-    job: Job
 
 
 class JobService:
@@ -202,7 +188,7 @@ class JobService:
 
     def describe_job(self, job_id: str) -> tuple[Job, dict[ExecutionStatus, int]]:
         with self.uow() as tx:
-            job = _job(tx, job_id)
+            job = find_job(tx, job_id)
             counts = tx.jobs.counts(job_id)
             return job, {status: counts.of(status) for status in ExecutionStatus}
 
@@ -214,7 +200,7 @@ class JobService:
         """Replace the configuration parts named in ``parts`` by those of ``update``."""
         now = self.clock.now()
         with self.uow(write=True) as tx:
-            job = _job(tx, job_id)
+            job = find_job(tx, job_id)
             config = replace(job.config, **{part: getattr(update, part) for part in parts})
             check_config(config)
             updated = replace(job, config=config, updated_at=now,
@@ -225,14 +211,14 @@ class JobService:
     def cancel_job(self, job_id: str, reason_code: str | None, comment: str | None, force: bool) -> Job:
         now = self.clock.now()
         with self.uow(write=True) as tx:
-            job = _job(tx, job_id)
+            job = find_job(tx, job_id)
             if not needs_cancel(job, force):
                 return job
             return self.rules.cancel(tx, job, force=force, reason_code=reason_code, comment=comment, now=now)
 
     def delete_job(self, job_id: str, force: bool) -> None:
         with self.uow(write=True) as tx:
-            job = _job(tx, job_id)
+            job = find_job(tx, job_id)
             if job.status.active and not force:
                 raise InvalidStateTransition(
                     f"Job {job_id} is {job.status.value}; deleting it needs force=true", status=job.status.value)
@@ -243,7 +229,7 @@ class JobService:
         now = self.clock.now()
         new_targets = self._targets(arns)
         with self.uow(write=True) as tx:
-            job = _job(tx, job_id)
+            job = find_job(tx, job_id)
             if not job.continuous:
                 raise InvalidInput(f"Job {job_id} is a SNAPSHOT job; only CONTINUOUS jobs take new targets",
                                    field="jobId")
@@ -263,7 +249,7 @@ class JobService:
     def job_document(self, job_id: str, before_substitution: bool = False) -> str:
         """The document as stored; ``before_substitution``: as the template had it, parameters unfilled."""
         with self.uow() as tx:
-            job = _job(tx, job_id)
+            job = find_job(tx, job_id)
         return (job.document_before_substitution or job.document) if before_substitution else job.document
 
     # --- continuous jobs follow group membership ------------------------------------------------
@@ -296,13 +282,13 @@ class JobService:
 
     def describe_execution(self, job_id: str, thing: str, number: int | None) -> Execution:
         with self.uow() as tx:
-            return _execution(tx, job_id, thing, number)
+            return find_execution(tx, job_id, thing, number)
 
     def executions_for_job(
         self, job_id: str, status: str | None, token: str | None, max_results: int | None
     ) -> Page[Execution]:
         with self.uow() as tx:
-            _job(tx, job_id)
+            find_job(tx, job_id)
             return paginate(lambda after, n: tx.jobs.executions_for_job(job_id, status, after, n),
                             token, max_results, "executions-of-job", job_id, status)
 
@@ -310,7 +296,7 @@ class JobService:
         self, thing: str, status: str | None, job_id: str | None, token: str | None, max_results: int | None
     ) -> Page[Execution]:
         with self.uow() as tx:
-            _thing(tx, thing)
+            require_thing(tx, thing)
             return paginate(lambda after, n: tx.jobs.executions_for_thing(thing, status, job_id, after, n),
                             token, max_results, "executions-of-thing", thing, status, job_id)
 
@@ -319,8 +305,8 @@ class JobService:
     ) -> None:
         now = self.clock.now()
         with self.uow(write=True) as tx:
-            job = _job(tx, job_id)
-            execution = _execution(tx, job_id, thing, None)
+            job = find_job(tx, job_id)
+            execution = find_execution(tx, job_id, thing, None)
             if expected_version is not None and expected_version != execution.version:
                 raise VersionConflict(
                     f"expectedVersion {expected_version} does not match the execution's version {execution.version}",
@@ -330,8 +316,8 @@ class JobService:
     def delete_execution(self, job_id: str, thing: str, number: int, force: bool) -> None:
         now = self.clock.now()
         with self.uow(write=True) as tx:
-            job = _job(tx, job_id)
-            execution = _execution(tx, job_id, thing, number)
+            job = find_job(tx, job_id)
+            execution = find_execution(tx, job_id, thing, number)
             check_deletable(execution, force)
             latest = tx.jobs.execution(job_id, thing)
             tx.jobs.delete_execution(execution, latest is not None and latest.execution_number == number)
@@ -384,57 +370,6 @@ class JobService:
             tx.job_templates.delete(template_id)
             tx.tags.drop(self.arns.job_template(template_id))
 
-    # --- the device side ------------------------------------------------------------------------
-
-    def pending_for_device(self, thing: str) -> tuple[list[Execution], list[Execution]]:
-        """(IN_PROGRESS, QUEUED) executions of a thing, each oldest first."""
-        with self.uow() as tx:
-            _thing(tx, thing)
-            pending = tx.jobs.pending_for_thing(thing)
-        return ([e for e in pending if e.status == ExecutionStatus.IN_PROGRESS],
-                [e for e in pending if e.status == ExecutionStatus.QUEUED])
-
-    def start_next(self, thing: str, details: Mapping[str, str] | None, step_minutes: int | None) -> DeviceView | None:
-        check_step_timeout(step_minutes, allow_cancel=False)
-        now = self.clock.now()
-        with self.uow(write=True) as tx:
-            _thing(tx, thing)
-            chosen = _next_pending(tx.jobs.pending_for_thing(thing))
-            if chosen is None:
-                return None
-            job = _job(tx, chosen.job_id)
-            started = start(chosen, details, step_minutes, job.config.in_progress_timeout_minutes, now)
-            if started != chosen:
-                job = self.rules.changed(tx, job, chosen, started, now)
-            return DeviceView(started, job)
-
-    def describe_for_device(self, thing: str, job_id: str, number: int | None) -> DeviceView | None:
-        with self.uow() as tx:
-            _thing(tx, thing)
-            if job_id == NEXT:
-                chosen = _next_pending(tx.jobs.pending_for_thing(thing))
-                return None if chosen is None else DeviceView(chosen, _job(tx, chosen.job_id))
-            execution = _execution(tx, job_id, thing, number)
-            if execution.status.terminal:
-                raise TerminalState(f"The job execution of {job_id} on {thing} is {execution.status.value}")
-            return DeviceView(execution, _job(tx, job_id))
-
-    def update_from_device(self, thing: str, job_id: str, update: DeviceUpdate, number: int | None) -> DeviceView:
-        now = self.clock.now()
-        with self.uow(write=True) as tx:
-            _thing(tx, thing)
-            job = _job(tx, job_id)
-            execution = _execution(tx, job_id, thing, number)
-            after = device_transition(execution, update, job.config.in_progress_timeout_minutes, now)
-            job = self.rules.changed(tx, job, execution, after, now)
-            return DeviceView(after, job)
-
-
-def _next_pending(pending: Sequence[Execution]) -> Execution | None:
-    in_progress = [e for e in pending if e.status == ExecutionStatus.IN_PROGRESS]
-    candidates = in_progress or list(pending)
-    return candidates[0] if candidates else None
-
 
 def _merged(given: JobConfig, base: JobConfig) -> JobConfig:
     """The request's configuration, with the template's (or job's) parts where the request has none."""
@@ -455,19 +390,19 @@ def _check_targets_exist(tx: UnitOfWork, targets: Sequence[Target]) -> None:
             raise NotFound("Thing" if target.kind == "thing" else "Thing group", target.name)
 
 
-def _job(tx: UnitOfWork, job_id: str) -> Job:
+def find_job(tx: UnitOfWork, job_id: str) -> Job:
     job = tx.jobs.get(job_id)
     if job is None:
         raise NotFound("Job", job_id)
     return job
 
 
-def _thing(tx: UnitOfWork, name: str) -> None:
+def require_thing(tx: UnitOfWork, name: str) -> None:
     if tx.things.get(name) is None:
         raise NotFound("Thing", name)
 
 
-def _execution(tx: UnitOfWork, job_id: str, thing: str, number: int | None) -> Execution:
+def find_execution(tx: UnitOfWork, job_id: str, thing: str, number: int | None) -> Execution:
     execution = tx.jobs.execution(job_id, thing, number)
     if execution is None:
         what = f"{job_id} on {thing}" + (f" (execution {number})" if number is not None else "")

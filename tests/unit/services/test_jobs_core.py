@@ -15,6 +15,7 @@ from otahub.domain.errors import InvalidStateTransition, NotFound, TerminalState
 from otahub.domain.executions import DeviceUpdate, ExecutionStatus
 from otahub.domain.ids import Arns
 from otahub.domain.jobs import AbortCriterion, ExponentialRate, JobConfig, JobStatus, RetryCriterion, RolloutConfig
+from otahub.services.device_jobs import DeviceJobs
 from otahub.services.jobs import JobRequest, JobService
 from otahub.services.objects import ObjectStore
 from otahub.services.rollout import RolloutEngine
@@ -34,6 +35,7 @@ class Core:
     arns: Arns
     things: ThingRegistry
     jobs: JobService
+    devices: DeviceJobs
     engine: RolloutEngine
 
     def fleet(self, *names: str, group: str | None = None) -> None:
@@ -60,7 +62,7 @@ class Core:
                expected_version: int | None = None, step_timeout_minutes: int | None = None) -> int:
         """UpdateJobExecution of the latest execution; the new versionNumber."""
         update = DeviceUpdate(status, status_details, expected_version, step_timeout_minutes)
-        return self.jobs.update_from_device(thing, job_id, update, None).execution.version
+        return self.devices.update(thing, job_id, update, None).execution.version
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def core(tmp_path: Path) -> Core:
     things = ThingRegistry(uow, clock, arns)
     jobs = JobService(uow, ObjectStore(uow, LocalBlobStore(tmp_path / "blobs"), clock), clock, arns)
     things.listeners.append(jobs)  # as app.py wires it: continuous jobs follow group membership
-    return Core(clock, arns, things, jobs, RolloutEngine(uow, clock))
+    return Core(clock, arns, things, jobs, DeviceJobs(uow, clock), RolloutEngine(uow, clock))
 
 
 def queued_three(core: Core) -> None:
@@ -89,12 +91,12 @@ def queued_three(core: Core) -> None:
 
 def test_start_next_takes_the_oldest_queued_then_keeps_it(core: Core) -> None:
     queued_three(core)
-    first = core.jobs.start_next("dev1", {"step": "1"}, None)
+    first = core.devices.start_next("dev1", {"step": "1"}, None)
     assert first is not None
     assert (first.execution.job_id, first.execution.status, first.execution.version) == ("j1", S.IN_PROGRESS, 2)
     assert first.execution.started_at == core.clock.now() and first.job.job_id == "j1"
     core.clock.advance(SECOND)
-    again = core.jobs.start_next("dev1", {"step": "2"}, 5)
+    again = core.devices.start_next("dev1", {"step": "2"}, 5)
     assert again is not None and again.execution == first.execution  # an IN_PROGRESS one is not changed
     assert core.jobs.describe_execution("j1", "dev1", None) == first.execution
 
@@ -102,24 +104,24 @@ def test_start_next_takes_the_oldest_queued_then_keeps_it(core: Core) -> None:
 def test_start_next_prefers_an_in_progress_execution_to_an_older_queued_one(core: Core) -> None:
     queued_three(core)
     core.update("dev1", "j3", S.IN_PROGRESS)
-    chosen = core.jobs.start_next("dev1", None, None)
+    chosen = core.devices.start_next("dev1", None, None)
     assert chosen is not None and chosen.execution.job_id == "j3"
-    in_progress, queued = core.jobs.pending_for_device("dev1")
+    in_progress, queued = core.devices.pending("dev1")
     assert [e.job_id for e in in_progress] == ["j3"] and [e.job_id for e in queued] == ["j1", "j2"]
     core.update("dev1", "j3", S.SUCCEEDED)
     order = []
-    while (view := core.jobs.start_next("dev1", None, None)) is not None:
+    while (view := core.devices.start_next("dev1", None, None)) is not None:
         order.append(view.execution.job_id)
         core.update("dev1", view.execution.job_id, S.SUCCEEDED)
     assert order == ["j1", "j2"]
-    assert core.jobs.pending_for_device("dev1") == ([], [])
+    assert core.devices.pending("dev1") == ([], [])
 
 
 def test_describe_next_changes_nothing(core: Core) -> None:
     queued_three(core)
     before = core.jobs.describe_execution("j1", "dev1", None)
     for _ in range(2):
-        view = core.jobs.describe_for_device("dev1", "$next", None)
+        view = core.devices.describe("dev1", "$next", None)
         assert view is not None and view.execution == before and view.job.document == DOCUMENT
     assert core.jobs.describe_execution("j1", "dev1", None) == before
     assert before.status == S.QUEUED and before.version == 1 and before.started_at is None
@@ -128,17 +130,17 @@ def test_describe_next_changes_nothing(core: Core) -> None:
 
 def test_describe_next_with_nothing_pending_and_a_terminal_execution(core: Core) -> None:
     core.fleet("dev1")
-    assert core.jobs.describe_for_device("dev1", "$next", None) is None
-    assert core.jobs.start_next("dev1", None, None) is None
+    assert core.devices.describe("dev1", "$next", None) is None
+    assert core.devices.start_next("dev1", None, None) is None
     core.job("j1", "dev1")
     core.update("dev1", "j1", S.REJECTED)
-    assert core.jobs.describe_for_device("dev1", "$next", None) is None
+    assert core.devices.describe("dev1", "$next", None) is None
     with pytest.raises(TerminalState):
-        core.jobs.describe_for_device("dev1", "j1", None)
+        core.devices.describe("dev1", "j1", None)
     with pytest.raises(NotFound):
-        core.jobs.describe_for_device("dev1", "nope", None)
+        core.devices.describe("dev1", "nope", None)
     with pytest.raises(NotFound):
-        core.jobs.describe_for_device("ghost", "$next", None)
+        core.devices.describe("ghost", "$next", None)
 
 
 def test_device_updates_move_status_versions_and_counts(core: Core) -> None:
@@ -170,7 +172,7 @@ def test_device_updates_move_status_versions_and_counts(core: Core) -> None:
 def test_the_in_progress_timer_times_out_on_a_tick(core: Core) -> None:
     core.fleet("dev1")
     core.job("j", "dev1", config=JobConfig(in_progress_timeout_minutes=10))
-    started = core.jobs.start_next("dev1", None, None)
+    started = core.devices.start_next("dev1", None, None)
     assert started is not None and started.execution.seconds_before_timeout(core.clock.now()) == 600
     assert core.engine.next_due() == core.clock.now() + 10 * MINUTE
     core.clock.advance(10 * MINUTE - SECOND)
@@ -187,8 +189,8 @@ def test_the_in_progress_timer_times_out_on_a_tick(core: Core) -> None:
 def test_a_step_timer_times_out_first_and_minus_one_cancels_it(core: Core) -> None:
     core.fleet("dev1", "dev2")
     core.job("j", "dev1", "dev2", config=JobConfig(in_progress_timeout_minutes=30))
-    core.jobs.start_next("dev1", None, 2)
-    core.jobs.start_next("dev2", None, 2)
+    core.devices.start_next("dev1", None, 2)
+    core.devices.start_next("dev2", None, 2)
     core.update("dev2", "j", S.IN_PROGRESS, step_timeout_minutes=-1)
     core.clock.advance(2 * MINUTE)
     core.engine.tick()
@@ -199,7 +201,7 @@ def test_a_step_timer_times_out_first_and_minus_one_cancels_it(core: Core) -> No
 def test_a_failure_is_retried_as_execution_number_two(core: Core) -> None:
     core.fleet("dev1")
     core.job("j", "dev1", config=JobConfig(retry=(RetryCriterion("FAILED", 1),)))
-    core.jobs.start_next("dev1", None, None)
+    core.devices.start_next("dev1", None, None)
     core.clock.advance(MINUTE)
     core.update("dev1", "j", S.FAILED)
     retry = core.jobs.describe_execution("j", "dev1", None)
@@ -207,7 +209,7 @@ def test_a_failure_is_retried_as_execution_number_two(core: Core) -> None:
     assert retry.queued_at == core.clock.now()
     assert core.jobs.describe_execution("j", "dev1", 1).status == S.FAILED
     assert core.counts("j") == {S.QUEUED: 1} and core.status("j") == JobStatus.IN_PROGRESS
-    again = core.jobs.start_next("dev1", None, None)
+    again = core.devices.start_next("dev1", None, None)
     assert again is not None and again.execution.execution_number == 2
     core.update("dev1", "j", S.FAILED)  # the one retry is spent
     assert core.jobs.describe_execution("j", "dev1", None).execution_number == 2
@@ -217,7 +219,7 @@ def test_a_failure_is_retried_as_execution_number_two(core: Core) -> None:
 def test_a_timeout_is_retried_under_all(core: Core) -> None:
     core.fleet("dev1")
     core.job("j", "dev1", config=JobConfig(in_progress_timeout_minutes=1, retry=(RetryCriterion("ALL", 1),)))
-    core.jobs.start_next("dev1", None, None)
+    core.devices.start_next("dev1", None, None)
     core.clock.advance(MINUTE)
     core.engine.tick()
     retry = core.jobs.describe_execution("j", "dev1", None)
@@ -228,7 +230,7 @@ def test_a_timeout_is_retried_under_all(core: Core) -> None:
 def test_abort_cancels_queued_executions_and_leaves_in_progress_ones(core: Core) -> None:
     core.fleet("dev1", "dev2", "dev3", "dev4")
     core.job("j", "dev1", "dev2", "dev3", "dev4", config=JobConfig(abort=(AbortCriterion("ALL", 50.0, 2),)))
-    core.jobs.start_next("dev1", None, None)
+    core.devices.start_next("dev1", None, None)
     core.update("dev2", "j", S.FAILED)
     assert core.status("j") == JobStatus.IN_PROGRESS  # one executed thing is below the minimum
     core.update("dev3", "j", S.REJECTED)
@@ -245,7 +247,7 @@ def test_a_continuous_job_picks_up_a_thing_that_joins_later(core: Core) -> None:
     core.clock.advance(MINUTE)
     core.fleet("dev2")
     core.things.add_thing_to_group("fleet", "dev2")
-    in_progress, queued = core.jobs.pending_for_device("dev2")
+    in_progress, queued = core.devices.pending("dev2")
     assert in_progress == [] and [e.job_id for e in queued] == ["cont"]
     assert queued[0].queued_at == core.clock.now()
     assert core.counts("cont") == {S.QUEUED: 2} and core.counts("snap") == {S.QUEUED: 1}
@@ -320,8 +322,8 @@ def test_a_stop_rollout_end_once_applied_leaves_nothing_due(core: Core) -> None:
     assert core.counts("stop") == {S.QUEUED: 2}  # minute 0 and minute 1; the end stopped the third
     assert core.status("stop") == JobStatus.IN_PROGRESS
     assert core.engine.next_due() is None
-    core.jobs.start_next("s1", None, None)
+    core.devices.start_next("s1", None, None)
     core.update("s1", "stop", S.SUCCEEDED)
-    core.jobs.start_next("s2", None, None)
+    core.devices.start_next("s2", None, None)
     core.update("s2", "stop", S.SUCCEEDED)
     assert core.status("stop") == JobStatus.COMPLETED
