@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from otahub.aws.asgi import AwsAsgiApp
 from otahub.aws.dispatch import HandlerRegistry
 from otahub.aws.iot import IotApi
+from otahub.aws.iot_certificates import IotCertificatesApi
 from otahub.aws.iot_jobs import IotJobsApi
 from otahub.aws.iot_jobs_data import IotJobsDataApi
 from otahub.aws.iot_ota import IotOtaApi
@@ -25,6 +26,7 @@ from otahub.domain.documents import ObjectRef
 from otahub.domain.errors import NotFound
 from otahub.domain.ids import Arns
 from otahub.domain.objects import Conditions
+from otahub.services.certificates import CertificateService
 from otahub.services.credentials import CredentialStore, StartupCredentials
 from otahub.services.device_jobs import DeviceJobs
 from otahub.services.jobs import JobService
@@ -93,6 +95,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     registry.add("iot-jobs-data", IotJobsDataApi(DeviceJobs(uow, clock), presigner).handlers())
     ota = OtaService(uow, objects, streams, jobs, clock, arns, lambda doc: json.dumps(doc, separators=(",", ":")))
     registry.add("iot", IotOtaApi(ota, arns).handlers())
+    registry.add("iot", IotCertificatesApi(CertificateService(uow, clock, arns), arns).handlers())
 
     pipeline = AwsPipeline(
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),

@@ -18,6 +18,9 @@ _VALIDATION = ("ValidationException", "InvalidRequestException", "InvalidParamet
 # Looked up in order with isinstance, so a subclass comes before its base.
 ERROR_TABLE: dict[type[domain.DomainError], tuple[str, ...]] = {
     domain.InvalidQuery: ("InvalidQueryException", *_VALIDATION),
+    domain.CertificateInvalid: ("CertificateValidationException", *_VALIDATION),
+    domain.CertificateState: ("CertificateStateException", "InvalidRequestException"),
+    domain.DeleteConflict: ("DeleteConflictException", "ConflictException", "InvalidRequestException"),
     domain.NotFound: ("ResourceNotFoundException", "NotFoundException", "NoSuchEntityException"),
     domain.AlreadyExists: ("ResourceAlreadyExistsException", "ConflictException",
                            "ResourceConflictException"),

@@ -5,10 +5,13 @@
      ├── AlreadyExists       a resource with that name exists with other settings
      ├── VersionConflict     expectedVersion does not match the stored version
      ├── InvalidInput        a value is wrong for reasons the wire model cannot express
-     │    └── InvalidQuery   a fleet-indexing query string does not parse
+     │    ├── InvalidQuery   a fleet-indexing query string does not parse
+     │    └── CertificateInvalid  a certificate that cannot be read or is not valid
      ├── InvalidState        the resource's state forbids the operation (e.g. group has children)
      ├── InvalidStateTransition  a job execution cannot go from its status to the one asked for
      ├── TerminalState       a device asked about a job execution that has ended
+     ├── CertificateState    a certificate's status forbids the operation (e.g. deleting an ACTIVE one)
+     ├── DeleteConflict      a resource is still in use (a certificate attached to things)
      ├── Conflict            the request collides with a concurrent or idempotent request
      └── LimitExceeded       a quota (e.g. groups per thing) would be exceeded
 """
@@ -69,4 +72,16 @@ class InvalidStateTransition(DomainError):
 
 
 class TerminalState(DomainError):
+    pass
+
+
+class CertificateInvalid(InvalidInput):
+    pass
+
+
+class CertificateState(DomainError):
+    pass
+
+
+class DeleteConflict(DomainError):
     pass

@@ -48,6 +48,9 @@ class Arns:
     def ota_update(self, ota_update_id: str) -> str:
         return self.iot("otaupdate", ota_update_id)
 
+    def certificate(self, certificate_id: str) -> str:
+        return self.iot("cert", certificate_id)
+
     def parse_iot(self, arn: str) -> tuple[str, str] | None:
         """(resource type, name) of an iot ARN in this region and account, else None."""
         parts = arn.split(":", 5)

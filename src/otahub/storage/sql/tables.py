@@ -326,3 +326,41 @@ ota_updates = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# --- device identity -------------------------------------------------------------------------------
+
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("certificate_id", String(64), nullable=False, unique=True),  # SHA-256 of the DER bytes
+    Column("pem", Text, nullable=False),
+    Column("ca_certificate_id", String(64)),
+    Column("status", String(32), nullable=False),
+    Column("customer_version", Integer, nullable=False),
+    Column("generation_id", String(64), nullable=False),
+    Column("not_before", UtcDateTime(), nullable=False),
+    Column("not_after", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+thing_principals = Table(
+    "thing_principals",
+    metadata,
+    Column("thing_name", NAME, primary_key=True),
+    Column("principal", String(2048), primary_key=True),
+    Column("exclusive", Boolean, nullable=False),
+    Column("seq", Integer, nullable=False),  # attachment order, for stable pages
+    Index("ix_thing_principals_principal", "principal"),
+)
+
+# otahub's own CA (signs the certificates CreateKeysAndCertificate makes); one row.
+authorities = Table(
+    "authorities",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("key_pem", Text, nullable=False),
+    Column("cert_pem", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)

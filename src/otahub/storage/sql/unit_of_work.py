@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from otahub.storage.sql.certificate_repositories import SqlAuthorities, SqlCertificates, SqlPrincipals
 from otahub.storage.sql.job_repositories import SqlJobs, SqlJobTemplates
 from otahub.storage.sql.object_repositories import SqlBuckets, SqlMultipart, SqlObjects
 from otahub.storage.sql.ota_repositories import SqlOtaUpdates
@@ -77,6 +78,9 @@ class SqlUnitOfWork:
         self.jobs = SqlJobs(self.conn)
         self.job_templates = SqlJobTemplates(self.conn)
         self.ota_updates = SqlOtaUpdates(self.conn)
+        self.certificates = SqlCertificates(self.conn)
+        self.principals = SqlPrincipals(self.conn)
+        self.authorities = SqlAuthorities(self.conn)
 
 
 class SqlUnitOfWorkFactory:
