@@ -39,6 +39,11 @@ class DeviceJobs:
         self.clock = clock
         self.rules = EngineRules(clock)
 
+    def state(self, thing: str, job_id: str, number: int | None) -> Execution | None:
+        """The stored execution, terminal ones too (what a refused update shows the device), or None."""
+        with self.uow() as tx:
+            return tx.jobs.execution(job_id, thing, number)
+
     def pending(self, thing: str) -> tuple[list[Execution], list[Execution]]:
         """(IN_PROGRESS, QUEUED) executions of a thing, each oldest first."""
         with self.uow() as tx:
