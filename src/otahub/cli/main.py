@@ -15,6 +15,7 @@ import uvicorn
 
 from otahub import __version__
 from otahub.app import App, build_app
+from otahub.cli.agent import agent
 from otahub.cli.clock import clock
 from otahub.cli.firmware import firmware
 from otahub.config import ADDRESSING_STYLES, BLOB_STORES, DEFAULT_PORT, DEVICE_DOWNLOADS, Settings, SettingsError
@@ -34,6 +35,7 @@ def main() -> None:
 
 main.add_command(firmware)
 main.add_command(clock)
+main.add_command(agent)
 
 
 def _env_option(flag: str, **kwargs: Any) -> Callable[[F], F]:

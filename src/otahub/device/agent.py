@@ -1,0 +1,200 @@
+"""The OTA agent's state machine, transport-independent (the FreeRTOS OTA agent's flow, ota-update-job.md 4).
+
+One ``run_once`` takes the next pending job execution and carries it as far as it goes::
+
+    no self_test in statusDetails:  download (receive n/total) -> size + signature -> install into the
+                                    inactive slot -> IN_PROGRESS self_test ready -> "reboot" (switch slots)
+    self_test in statusDetails:     the booted image reports its version -> must be newer than updatedBy
+    (after the reboot)              -> IN_PROGRESS self_test active -> self-test -> commit and SUCCEEDED,
+                                    or roll back to the old slot and FAILED
+
+The firmware file is opaque, so the job document carries no version of it; the version of a new image
+is what that image reports when it boots: the ``boot`` hook (a real device would read its own header,
+the tests and the CLI say which version the image under test claims). A reboot here is in-process: the
+agent switches slots and goes on as a freshly booted device would, by taking its job again. Because
+every step is durable (slot state, download progress) and the job stays IN_PROGRESS on the server, a
+restarted agent continues the same way: start-next hands back the IN_PROGRESS execution unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from otahub.device import status
+from otahub.device.document import DocumentError, Execution, OtaFile, parse_document
+from otahub.device.download import DownloadError, RangedDownloader, SizeMismatch
+from otahub.device.slots import SlotStore
+from otahub.device.status import AppVersion, Details
+from otahub.device.verify import check_image
+
+log = logging.getLogger(__name__)
+
+Boot = Callable[[Path], AppVersion]  # the image in the active slot booted: the version it reports
+SelfTest = Callable[[Path], bool]  # the booted image's own checks: True to keep it
+
+
+class JobsTransport(Protocol):
+    """The device side of AWS IoT Jobs the agent needs (iot-jobs-data over HTTP, later the MQTT topics)."""
+
+    def start_next(self) -> Execution | None:
+        """StartNextPendingJobExecution: the next pending execution, now IN_PROGRESS; None when there is none."""
+
+    def describe(self, job_id: str) -> Execution:
+        """DescribeJobExecution with its job document (fresh presigned URLs)."""
+
+    def update(self, job_id: str, job_status: str, details: Details) -> None:
+        """UpdateJobExecution with a status and statusDetails."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    job_id: str
+    status: str  # SUCCEEDED | FAILED
+    details: Details
+    message: str = ""
+
+
+class Agent:
+    def __init__(self, transport: JobsTransport, store: SlotStore, signer_certs: Path, *, boot: Boot,
+                 self_test: SelfTest | None = None, downloader: RangedDownloader | None = None,
+                 version: AppVersion | None = None) -> None:
+        self.transport = transport
+        self.store = store
+        self.signer_certs = signer_certs
+        self.boot = boot
+        self.self_test: SelfTest = self_test or (lambda _image: True)
+        self.downloader = downloader or RangedDownloader(store.root / "download")
+        self.version = store.version() or version or AppVersion(0, 0, 0)  # the running image's version
+
+    def run_once(self) -> Outcome | None:
+        """Handle the next pending job to its end (or to a failure); None when no job is pending."""
+        execution = self.transport.start_next()
+        if execution is None:
+            if self.store.testing:  # booted into an image under test, but its job is gone
+                self.store.rollback()
+                self.version = self.store.version() or self.version
+            return None
+        if "self_test" in execution.status_details:
+            return self._after_boot(execution)
+        return self._update(execution)
+
+    def run(self, *, until: Callable[[], bool], poll: Callable[[], None]) -> list[Outcome]:
+        """Handle jobs until ``until()``; ``poll()`` waits between empty polls."""
+        outcomes: list[Outcome] = []
+        while not until():
+            outcome = self.run_once()
+            if outcome is None:
+                poll()
+            else:
+                outcomes.append(outcome)
+        return outcomes
+
+    # -- download, verify, install, reboot
+
+    def _update(self, execution: Execution) -> Outcome:
+        job_id = execution.job_id
+        try:
+            spec = parse_document(execution.document)
+        except DocumentError as exc:
+            return self._fail(job_id, status.failed(status.OTA_ERR_JOB_PARSER_ERROR, 0), str(exc))
+        if "HTTP" not in spec.protocols or not spec.url:
+            return self._fail(job_id, status.failed(status.OTA_ERR_INVALID_DATA_PROTOCOL, 0),
+                              "the document offers no HTTP download (update_data_url)")
+        try:
+            image = self._download(execution, spec)
+        except SizeMismatch as exc:
+            self.downloader.discard()
+            return self._fail(job_id, status.failed(status.pal_status(status.OTA_PAL_FILE_CLOSE),
+                                                    status.INGEST_RESULT_BAD_DATA), str(exc))
+        except DownloadError as exc:
+            self.downloader.discard()
+            return self._fail(job_id, status.failed(status.OTA_ERR_MOMENTUM_ABORT, 0), str(exc))
+        problem = check_image(image, spec, self.signer_certs)
+        if problem is not None:
+            self.downloader.discard()
+            return self._fail(job_id, status.failed(problem.error, problem.sub_error), problem.message)
+        self.store.install(image)
+        self.downloader.discard()
+        self.transport.update(job_id, "IN_PROGRESS", status.self_test_ready(self.version))
+        self.store.switch()
+        log.info("%s: rebooting into slot %s", job_id, self.store.active)
+        rebooted = self.transport.start_next()  # what the new image does first: ask for its job
+        if rebooted is None or rebooted.job_id != job_id or "self_test" not in rebooted.status_details:
+            self.store.rollback()
+            self.version = self.store.version() or self.version
+            return Outcome(job_id, "FAILED", {}, "the job was gone after the reboot; rolled back")
+        return self._after_boot(rebooted)
+
+    def _download(self, execution: Execution, spec: OtaFile) -> Path:
+        first = spec.url or ""
+
+        def urls(fresh: bool) -> str:
+            if not fresh:
+                return first
+            return parse_document(self.transport.describe(execution.job_id).document).url or first
+
+        def on_block(received: int, total: int) -> None:
+            if status.should_report_block(received):
+                self.transport.update(execution.job_id, "IN_PROGRESS", status.receive(received, total))
+
+        key = f"{execution.job_id}#{execution.execution_number}"
+        return self.downloader.download(key, spec.size, urls, on_block)
+
+    # -- the new image, booted
+
+    def _after_boot(self, execution: Execution) -> Outcome:
+        job_id = execution.job_id
+        old_word = status.parse_updated_by(execution.status_details.get("updatedBy")) or 0
+        old = AppVersion.from_word(old_word)
+        if not self.store.testing and self.store.state.pending and execution.status_details["self_test"] == "ready":
+            self.store.switch()  # power was lost between "ready" and the reboot: reboot now
+        if not self.store.testing:
+            return self._not_testing(job_id, old_word)
+        if execution.status_details.get("self_test") == "active":  # reset while testing: the test did not pass
+            return self._roll_back(job_id, status.rejected(status.SELF_TEST_REJECTED), "the self-test was interrupted")
+        image = self.store.active_image()
+        try:
+            new = self.boot(image)
+        except Exception as exc:
+            log.exception("%s: the new image did not boot", job_id)
+            return self._roll_back(job_id, status.failed(status.OTA_ERR_ACTIVATE_FAILED, 0), f"boot failed: {exc}")
+        if new.word <= old_word:
+            same = new.word == old_word
+            code = status.OTA_ERR_SAME_FIRMWARE_VERSION if same else status.OTA_ERR_DOWNGRADE_NOT_ALLOWED
+            return self._roll_back(job_id, status.rejected(code), f"v{new} is not newer than v{old}")
+        self.transport.update(job_id, "IN_PROGRESS", status.self_test_active(new))
+        try:
+            passed = self.self_test(image)
+        except Exception:
+            log.exception("%s: the self-test raised", job_id)
+            passed = False
+        if not passed:
+            return self._roll_back(job_id, status.rejected(status.SELF_TEST_REJECTED), "the self-test failed")
+        self.store.commit(new)
+        self.version = new
+        return self._finish(job_id, "SUCCEEDED", status.accepted(new, old), "")
+
+    def _not_testing(self, job_id: str, old_word: int) -> Outcome:
+        """A job in self-test while no image is: committed before a restart lost the report, or a mismatch."""
+        current, previous = self.store.version(), self.store.version(self.store.inactive)
+        if current is not None and previous is not None and previous < current and current.word >= old_word:
+            return self._finish(job_id, "SUCCEEDED", status.accepted(current, previous), "committed before a restart")
+        return self._fail(job_id, status.rejected(status.OTA_ERR_IMAGE_STATE_MISMATCH),
+                          "the job is in self-test but no image is under test")
+
+    def _roll_back(self, job_id: str, details: Details, message: str) -> Outcome:
+        self.store.rollback()
+        self.version = self.store.version() or self.version
+        return self._fail(job_id, details, f"{message}; rolled back to slot {self.store.active}")
+
+    def _fail(self, job_id: str, details: Details, message: str) -> Outcome:
+        return self._finish(job_id, "FAILED", details, message)
+
+    def _finish(self, job_id: str, job_status: str, details: Details, message: str) -> Outcome:
+        log.info("%s: %s %s %s", job_id, job_status, details, message)
+        self.transport.update(job_id, job_status, details)
+        return Outcome(job_id, job_status, details, message)

@@ -1,0 +1,49 @@
+"""The agent's jobs transport over ``iot-jobs-data`` (HTTPS Jobs API) with boto3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import boto3.session
+
+from otahub.device.document import Execution
+from otahub.device.status import Details
+
+
+def jobs_data_client(endpoint: str, region: str, *, access_key_id: str | None = None,
+                     secret_access_key: str | None = None) -> Any:
+    """A boto3 ``iot-jobs-data`` client; credentials from the arguments or boto3's usual chain."""
+    return boto3.client(
+        "iot-jobs-data", endpoint_url=endpoint, region_name=region, aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        config=boto3.session.Config(retries={"max_attempts": 3, "mode": "standard"}),
+    )
+
+
+def _execution(raw: dict[str, Any]) -> Execution:
+    return Execution(
+        job_id=str(raw["jobId"]), status=str(raw.get("status", "")),
+        status_details=dict(raw.get("statusDetails") or {}), document=raw.get("jobDocument"),
+        version_number=int(raw.get("versionNumber", 0)), execution_number=int(raw.get("executionNumber", 0)),
+    )
+
+
+class HttpJobs:
+    """JobsTransport for one thing: StartNextPendingJobExecution, DescribeJobExecution, UpdateJobExecution."""
+
+    def __init__(self, client: Any, thing_name: str) -> None:
+        self.client = client
+        self.thing_name = thing_name
+
+    def start_next(self) -> Execution | None:
+        raw = self.client.start_next_pending_job_execution(thingName=self.thing_name).get("execution")
+        return _execution(raw) if raw else None
+
+    def describe(self, job_id: str) -> Execution:
+        raw = self.client.describe_job_execution(thingName=self.thing_name, jobId=job_id, includeJobDocument=True)
+        return _execution(raw["execution"])
+
+    def update(self, job_id: str, job_status: str, details: Details) -> None:
+        self.client.update_job_execution(thingName=self.thing_name, jobId=job_id, status=job_status,
+                                         statusDetails=details)
