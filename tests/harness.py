@@ -19,6 +19,7 @@ from botocore.credentials import Credentials
 from otahub.cli.clock import clock_call
 
 LISTENING = re.compile(r"listening on (http://\S+)")
+MQTT_LISTENING = re.compile(r"mqtt .*listening on [\d.]+:(\d+)")
 KEY_ID = re.compile(r"AWS_ACCESS_KEY_ID=(\S+)")
 SECRET = re.compile(r"AWS_SECRET_ACCESS_KEY=(\S+)")
 REGION = "us-east-1"
@@ -35,6 +36,8 @@ class OtahubServer:
     access_key_id: str = ""
     secret_access_key: str = ""
     output: list[str] = field(default_factory=list)
+    mqtt_port: int = 0  # the plain-TCP MQTT endpoint, with --mqtt-plain-port
+    _mqtt_ready: threading.Event = field(default_factory=threading.Event)
 
     def start(self, timeout: float = 30.0) -> OtahubServer:
         command = [sys.executable, "-m", "otahub", "serve", "--port", "0", "--data-dir", str(self.data_dir),
@@ -49,6 +52,9 @@ class OtahubServer:
         if not ready.wait(timeout):
             self.stop()
             raise RuntimeError("otahub did not start:\n" + "".join(self.output))
+        if "--mqtt-plain-port" in self.extra_args and not self._mqtt_ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("otahub's MQTT endpoint did not start:\n" + "".join(self.output))
         return self
 
     def _pump(self, ready: threading.Event) -> None:
@@ -57,6 +63,9 @@ class OtahubServer:
             self.output.append(line)
             if m := LISTENING.search(line):
                 self.endpoint = m.group(1)
+            if m := MQTT_LISTENING.search(line):
+                self.mqtt_port = int(m.group(1))
+                self._mqtt_ready.set()
             if m := KEY_ID.search(line):
                 self.access_key_id = m.group(1)
             if m := SECRET.search(line):

@@ -25,10 +25,15 @@ from otahub.domain.clock import AdjustableClock, Clock, FakeClock, SystemClock
 from otahub.domain.documents import ObjectRef
 from otahub.domain.errors import NotFound
 from otahub.domain.ids import Arns
-from otahub.domain.objects import Conditions
+from otahub.domain.objects import BlobRef, Conditions
+from otahub.domain.streams import StreamFile
+from otahub.gateway.device_endpoint import DeviceAuthenticator, DeviceTopics
+from otahub.gateway.jobs import JobsTopics
+from otahub.gateway.mqtt.broker import Broker
+from otahub.gateway.streams import StreamsTopics
 from otahub.services.certificates import CertificateService
 from otahub.services.credentials import CredentialStore, StartupCredentials
-from otahub.services.device_jobs import DeviceJobs
+from otahub.services.device_jobs import DeviceJobs, DeviceView
 from otahub.services.jobs import JobService
 from otahub.services.objects import ObjectStore
 from otahub.services.ota import OtaService
@@ -43,11 +48,20 @@ from otahub.storage.sql.unit_of_work import SqlUnitOfWorkFactory, make_engine, u
 
 
 @dataclass
+class Endpoints:
+    """Where otahub is reached; the CLI sets ``http`` once its socket is bound."""
+
+    http: str = "http://127.0.0.1:4680"
+    mqtt_port: int | None = None
+
+
+@dataclass
 class App:
     asgi: AwsAsgiApp
     engine: Engine
     credentials: StartupCredentials
     rollout: RolloutEngine
+    endpoints: Endpoints
 
 
 def _clocks(settings: Settings, given: Clock | None) -> tuple[Clock, AdjustableClock | FakeClock | None]:
@@ -95,7 +109,12 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     registry.add("iot-jobs-data", IotJobsDataApi(DeviceJobs(uow, clock), presigner).handlers())
     ota = OtaService(uow, objects, streams, jobs, clock, arns, lambda doc: json.dumps(doc, separators=(",", ":")))
     registry.add("iot", IotOtaApi(ota, arns).handlers())
-    registry.add("iot", IotCertificatesApi(CertificateService(uow, clock, arns), arns).handlers())
+    certificates = CertificateService(uow, clock, arns)
+    registry.add("iot", IotCertificatesApi(certificates, arns).handlers())
+    endpoints = Endpoints()
+    broker = None
+    if settings.mqtt_plain_port is not None:
+        broker = _device_broker(DeviceJobs(uow, clock), streams, blobs, certificates, presigner, endpoints, clock)
 
     pipeline = AwsPipeline(
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
@@ -106,9 +125,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     ticker = None if settings.virtual_clock else EngineTicker(rollout, settings.engine_interval)
     asgi = AwsAsgiApp(
         pipeline, workers=workers, clock_control=driver, spool=blobs.spool,
-        on_startup=lambda: _start(ota, ticker), on_shutdown=ticker.stop if ticker else None,
+        on_startup=lambda: _start(ota, ticker, broker, settings, endpoints),
+        on_shutdown=lambda: _stop(ticker, broker),
     )
-    return App(asgi, engine, startup_credentials, rollout)
+    return App(asgi, engine, startup_credentials, rollout, endpoints)
 
 
 def _direct_urls(objects: ObjectStore, blobs: LocalBlobStore | S3BlobStore) -> DirectUrl:
@@ -124,10 +144,44 @@ def _direct_urls(objects: ObjectStore, blobs: LocalBlobStore | S3BlobStore) -> D
     return url
 
 
-def _start(ota: OtaService, ticker: EngineTicker | None) -> None:
+async def _start(ota: OtaService, ticker: EngineTicker | None, broker: Broker | None, settings: Settings,
+                 endpoints: Endpoints) -> None:
     ota.resume_unfinished()  # updates a crash left half-way through their pipeline
     if ticker is not None:
         ticker.start()
+    if broker is not None and settings.mqtt_plain_port is not None:
+        endpoints.mqtt_port = await broker.start(settings.host, settings.mqtt_plain_port)
+        print(f"  mqtt (plain TCP, the client id names the thing) listening on {settings.host}:{endpoints.mqtt_port}",
+              flush=True)
+
+
+async def _stop(ticker: EngineTicker | None, broker: Broker | None) -> None:
+    if ticker is not None:
+        ticker.stop()
+    if broker is not None:
+        await broker.stop()
+
+
+class _BlobBlocks:
+    """Stream blocks read from the blob store, one block at a time."""
+
+    def __init__(self, blobs: LocalBlobStore | S3BlobStore) -> None:
+        self.blobs = blobs
+
+    def read(self, file: StreamFile, start: int, end: int) -> bytes:
+        return b"".join(self.blobs.read(BlobRef(file.sha256, file.size, ""), start, end))
+
+
+def _device_broker(devices: DeviceJobs, streams: StreamService, blobs: LocalBlobStore | S3BlobStore,
+                   certificates: CertificateService, presigner: Presigner, endpoints: Endpoints,
+                   clock: Clock) -> Broker:
+    """otahub's own MQTT device endpoint: the jobs and streams topics answered by otahub itself."""
+
+    def document(view: DeviceView) -> str:
+        return presigner.substitute(view.job.document, endpoints.http, clock.now(), view.job.config.presigned_expiry)
+
+    topics = DeviceTopics(JobsTopics(devices, document, clock), StreamsTopics(streams, _BlobBlocks(blobs), clock))
+    return Broker(DeviceAuthenticator(certificates, plain_allowed=True), topics)
 
 
 def _blob_store(settings: Settings) -> LocalBlobStore | S3BlobStore:

@@ -30,6 +30,7 @@ class Settings:
     clock_control: bool = False  # real time plus an offset that POST /_otahub/clock moves on (tests)
     virtual_clock: bool = False  # time starts at start-up and moves only when told (rehearsals, tests)
     engine_interval: float = 1.0  # seconds between rollout engine ticks on a real-time clock
+    mqtt_plain_port: int | None = None  # plain-TCP MQTT device endpoint (local use; the client id names the thing)
     blob_store: str = "local"  # "local": <data dir>/blobs; "s3": an external S3-compatible bucket
     blob_s3_bucket: str | None = None
     blob_s3_prefix: str = ""

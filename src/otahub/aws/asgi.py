@@ -46,8 +46,8 @@ class AwsAsgiApp:
         clock_control: ClockControl | None = None,
         spool: Callable[[frozenset[str]], BlobSpool] | None = None,
         max_upload_bytes: int = 5 * 1024**3,
-        on_startup: Callable[[], None] | None = None,
-        on_shutdown: Callable[[], None] | None = None,
+        on_startup: Callable[[], Awaitable[None] | None] | None = None,
+        on_shutdown: Callable[[], Awaitable[None] | None] | None = None,
     ) -> None:
         """``workers=0`` runs the pipeline on the event loop itself: cheaper per call when the store is
         local (SQLite) and every request is short CPU work; a pool lets network databases overlap."""
@@ -165,16 +165,21 @@ class AwsAsgiApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self.on_startup is not None:
-                    self.on_startup()
+                await _run_hook(self.on_startup)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.on_shutdown is not None:
-                    self.on_shutdown()
+                await _run_hook(self.on_shutdown)
                 if self.executor is not None:
                     self.executor.shutdown(wait=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _run_hook(hook: Callable[[], Awaitable[None] | None] | None) -> None:
+    """Start-up and shut-down hooks may be plain functions or coroutines (the MQTT endpoint's)."""
+    result = hook() if hook is not None else None
+    if result is not None:
+        await result
 
 
 def _json_response(status: int, body: dict[str, Any]) -> AwsResponse:

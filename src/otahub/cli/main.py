@@ -172,6 +172,12 @@ def _blob_options(command: F) -> F:
     help="Seconds between rollout engine ticks on a real-time clock.",
 )
 @_env_option(
+    "--mqtt-plain-port",
+    default=None,
+    type=click.IntRange(min=0, max=65535),
+    help="Serve MQTT devices on plain TCP here (local use: the client id names the thing; 0 picks a port).",
+)
+@_env_option(
     "--demo",
     is_flag=True,
     help="After start-up, run a boto3 round trip against the server and print it.",
@@ -191,6 +197,7 @@ def serve(
     clock_control: bool,
     virtual_clock: bool,
     engine_interval: float,
+    mqtt_plain_port: int | None,
     demo: bool,
     **blob_options: Any,
 ) -> None:
@@ -210,6 +217,7 @@ def serve(
             clock_control=clock_control,
             virtual_clock=virtual_clock,
             engine_interval=engine_interval,
+            mqtt_plain_port=mqtt_plain_port,
             **blob_options,
         )
     except SettingsError as exc:
@@ -220,6 +228,7 @@ def serve(
         raise click.ClickException(str(exc)) from exc
     sock = _bind(host, port)
     endpoint = f"http://{host}:{sock.getsockname()[1]}"
+    app.endpoints.http = endpoint
     _announce(app, settings, endpoint)
     if demo:
         from otahub.cli.demo import run_demo

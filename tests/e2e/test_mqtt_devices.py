@@ -1,0 +1,202 @@
+"""Devices over otahub's own MQTT endpoint (plain TCP, client id = thing): the AWS IoT Jobs and Streams
+topics with paho-mqtt (3.1.1 and 5) and the AWS IoT Device SDK's jobs client, against a real server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cbor2
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.e2e.test_s3 import s3_client
+from tests.harness import OtahubServer
+
+ARN = "arn:aws:iot:us-east-1:123456789012:{}/{}"
+ROLE = "arn:aws:iam::123456789012:role/ota"
+WAIT = 10.0
+
+
+@pytest.fixture(scope="module")
+def mqtt_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OtahubServer]:
+    instance = OtahubServer(tmp_path_factory.mktemp("otahub-mqtt"), virtual_clock=True,
+                            extra_args=["--mqtt-plain-port", "0"]).start()
+    yield instance
+    instance.stop()
+
+
+class Device:
+    """A paho client that is one thing and keeps every message it receives."""
+
+    def __init__(self, server: OtahubServer, thing: str, protocol: int = mqtt.MQTTv311) -> None:
+        self.thing = thing
+        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.subacks: queue.Queue[list[Any]] = queue.Queue()
+        self.disconnected = queue.Queue[int]()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=thing, protocol=protocol)
+        self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, m.payload))
+        self.client.on_subscribe = lambda _c, _u, _mid, codes, _p: self.subacks.put(list(codes))
+        self.client.on_disconnect = lambda _c, _u, _f, code, _p: self.disconnected.put(int(code.value))
+        self.client.connect("127.0.0.1", server.mqtt_port, keepalive=30)
+        self.client.loop_start()
+
+    def publish(self, suffix: str, body: dict[str, Any] | bytes, qos: int = 1) -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.client.publish(f"$aws/things/{self.thing}/{suffix}", payload, qos=qos)
+
+    def expect(self, suffix: str) -> bytes:
+        wanted = f"$aws/things/{self.thing}/{suffix}"
+        while True:
+            topic, payload = self.messages.get(timeout=WAIT)
+            if topic == wanted:
+                return payload
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def fleet(iot: Any, prefix: str, n: int) -> tuple[str, list[str]]:
+    iot.create_thing_group(thingGroupName=f"{prefix}-group")
+    names = [f"{prefix}-{i}" for i in range(n)]
+    for name in names:
+        iot.create_thing(thingName=name)
+        iot.add_thing_to_thing_group(thingGroupName=f"{prefix}-group", thingName=name)
+    return ARN.format("thinggroup", f"{prefix}-group"), names
+
+
+@pytest.mark.parametrize("protocol", [mqtt.MQTTv311, mqtt.MQTTv5])
+def test_a_device_runs_its_job_over_mqtt(mqtt_server: OtahubServer, unique: str, protocol: int) -> None:
+    iot = mqtt_server.client("iot")
+    group, names = fleet(iot, f"mq{protocol}-{unique}", 1)
+    job_id = f"mq{protocol}-{unique}"
+    iot.create_job(jobId=job_id, targets=[group], document='{"fw": "1.2.0"}')
+    device = Device(mqtt_server, names[0], protocol)
+    try:
+        device.publish("jobs/$next/get", {"clientToken": f"1:{names[0]}"})
+        described = json.loads(device.expect("jobs/$next/get/accepted"))
+        assert described["clientToken"] == f"1:{names[0]}"
+        assert described["execution"]["jobDocument"] == {"fw": "1.2.0"}  # an object over MQTT
+        device.publish("jobs/start-next", {"clientToken": "go", "statusDetails": {"receive": "0/1"}})
+        started = json.loads(device.expect("jobs/start-next/accepted"))["execution"]
+        assert (started["jobId"], started["status"], started["versionNumber"]) == (job_id, "IN_PROGRESS", 2)
+        assert isinstance(started["queuedAt"], int)
+        device.publish(f"jobs/{job_id}/update", {"status": "SUCCEEDED", "expectedVersion": "2",
+                                                 "statusDetails": {"reason": "accepted  v1.2.0"},
+                                                 "includeJobExecutionState": True})
+        updated = json.loads(device.expect(f"jobs/{job_id}/update/accepted"))
+        assert updated["executionState"]["status"] == "SUCCEEDED"
+        device.publish(f"jobs/{job_id}/update", {"status": "IN_PROGRESS"})
+        refused = json.loads(device.expect(f"jobs/{job_id}/update/rejected"))
+        assert refused["code"] == "InvalidStateTransition"
+    finally:
+        device.close()
+    assert iot.describe_job(jobId=job_id)["job"]["status"] == "COMPLETED"
+
+
+def test_a_device_downloads_its_image_over_mqtt_streams(mqtt_server: OtahubServer, unique: str) -> None:
+    iot, s3 = mqtt_server.client("iot"), s3_client(mqtt_server)
+    image = bytes(range(256)) * 97 + b"tail"
+    s3.create_bucket(Bucket=f"fw-{unique}")
+    s3.put_object(Bucket=f"fw-{unique}", Key="fw.bin", Body=image)
+    group, names = fleet(iot, f"st-{unique}", 1)
+    iot.create_ota_update(otaUpdateId=f"st-{unique}", targets=[group], protocols=["MQTT"], roleArn=ROLE,
+                          files=[{"fileName": "fw.bin", "fileLocation": {"s3Location": {"bucket": f"fw-{unique}",
+                                                                                        "key": "fw.bin"}}}])
+    device = Device(mqtt_server, names[0])
+    try:
+        device.publish("jobs/start-next", {})
+        execution = json.loads(device.expect("jobs/start-next/accepted"))["execution"]
+        document = execution["jobDocument"]["afr_ota"]
+        stream, size = document["streamname"], document["files"][0]["filesize"]
+        block, blocks = 4096, -(-size // 4096)
+        received: dict[int, bytes] = {}
+        while len(received) < blocks:  # the FreeRTOS agent's request: c, f, l, o, b, n
+            bitmap = bytearray((blocks + 7) // 8)
+            for index in range(blocks):
+                if index not in received:
+                    bitmap[index // 8] |= 1 << (index % 8)
+            request = cbor2.dumps({"c": "rdy", "f": 0, "l": block, "o": 0, "b": bytes(bitmap), "n": 8})
+            device.publish(f"streams/{stream}/get/cbor", request, qos=0)
+            for _ in range(min(8, blocks - len(received))):
+                reply = cbor2.loads(device.expect(f"streams/{stream}/data/cbor"))
+                received[reply["i"]] = reply["p"]
+        assembled = b"".join(received[i] for i in range(blocks))
+        assert hashlib.sha256(assembled).digest() == hashlib.sha256(image).digest()
+    finally:
+        device.close()
+
+
+def test_a_device_reaches_only_its_own_things(mqtt_server: OtahubServer, unique: str) -> None:
+    iot = mqtt_server.client("iot")
+    _, names = fleet(iot, f"sec-{unique}", 2)
+    device = Device(mqtt_server, names[0])
+    try:
+        device.client.subscribe([(f"$aws/things/{names[1]}/jobs/notify", 1),
+                                 (f"$aws/things/{names[0]}/jobs/notify", 1)])
+        granted = device.subacks.get(timeout=WAIT)
+        assert [getattr(code, "value", code) for code in granted] == [0x80, 1]
+        device.publish("jobs/get", {})
+        assert json.loads(device.expect("jobs/get/accepted"))["queuedJobs"] == []
+        device.client.publish(f"$aws/things/{names[1]}/jobs/start-next", b"{}", qos=1)
+        assert device.disconnected.get(timeout=WAIT) != 0  # a 3.1.1 client is disconnected
+    finally:
+        device.client.loop_stop()
+
+
+def test_ordinary_topics_pass_between_clients(mqtt_server: OtahubServer, unique: str) -> None:
+    listener, talker = Device(mqtt_server, f"l-{unique}"), Device(mqtt_server, f"t-{unique}")
+    try:
+        listener.client.subscribe(f"lab/{unique}/+", qos=1)
+        listener.subacks.get(timeout=WAIT)
+        talker.client.publish(f"lab/{unique}/temperature", b"21.5", qos=1)
+        topic, payload = listener.messages.get(timeout=WAIT)
+        assert (topic, payload) == (f"lab/{unique}/temperature", b"21.5")
+    finally:
+        listener.close()
+        talker.close()
+
+
+def test_the_aws_iot_device_sdk_jobs_client(mqtt_server: OtahubServer, unique: str, tmp_path: Path) -> None:
+    """awsiotsdk's IotJobsClient (v1, MQTT 3.1.1 over plain TCP) takes and finishes a job."""
+    from awscrt import io as crt_io
+    from awscrt import mqtt as crt_mqtt
+    from awsiot import iotjobs
+
+    iot = mqtt_server.client("iot")
+    group, names = fleet(iot, f"sdk-{unique}", 1)
+    thing = names[0]
+    iot.create_job(jobId=f"sdk-{unique}", targets=[group], document='{"op": "reboot"}')
+    bootstrap = crt_io.ClientBootstrap(crt_io.EventLoopGroup(1), crt_io.DefaultHostResolver(crt_io.EventLoopGroup(1)))
+    connection = crt_mqtt.Connection(client=crt_mqtt.Client(bootstrap, None), host_name="127.0.0.1",
+                                     port=mqtt_server.mqtt_port, client_id=thing, keep_alive_secs=30)
+    connection.connect().result(WAIT)
+    try:
+        jobs = iotjobs.IotJobsClient(connection)
+        started: queue.Queue[Any] = queue.Queue()
+        updated: queue.Queue[Any] = queue.Queue()
+        subscribed, _ = jobs.subscribe_to_start_next_pending_job_execution_accepted(
+            iotjobs.StartNextPendingJobExecutionSubscriptionRequest(thing_name=thing), crt_mqtt.QoS.AT_LEAST_ONCE,
+            started.put)
+        subscribed.result(WAIT)
+        subscribed, _ = jobs.subscribe_to_update_job_execution_accepted(
+            iotjobs.UpdateJobExecutionSubscriptionRequest(thing_name=thing, job_id=f"sdk-{unique}"),
+            crt_mqtt.QoS.AT_LEAST_ONCE, updated.put)
+        subscribed.result(WAIT)
+        jobs.publish_start_next_pending_job_execution(
+            iotjobs.StartNextPendingJobExecutionRequest(thing_name=thing), crt_mqtt.QoS.AT_LEAST_ONCE).result(WAIT)
+        execution = started.get(timeout=WAIT).execution
+        assert (execution.job_id, execution.job_document) == (f"sdk-{unique}", {"op": "reboot"})
+        jobs.publish_update_job_execution(iotjobs.UpdateJobExecutionRequest(
+            thing_name=thing, job_id=execution.job_id, status=iotjobs.JobStatus.SUCCEEDED,
+            expected_version=execution.version_number), crt_mqtt.QoS.AT_LEAST_ONCE).result(WAIT)
+        updated.get(timeout=WAIT)
+    finally:
+        connection.disconnect().result(WAIT)
+    assert iot.describe_job(jobId=f"sdk-{unique}")["job"]["status"] == "COMPLETED"
