@@ -19,7 +19,8 @@ from botocore.credentials import Credentials
 from otahub.cli.clock import clock_call
 
 LISTENING = re.compile(r"listening on (http://\S+)")
-MQTT_LISTENING = re.compile(r"mqtt .*listening on [\d.]+:(\d+)")
+MQTT_LISTENING = re.compile(r"mqtt \(plain.*listening on [\d.]+:(\d+)")
+MQTTS_LISTENING = re.compile(r"mqtt \(TLS.*listening on [\d.]+:(\d+); devices trust (\S+)")
 KEY_ID = re.compile(r"AWS_ACCESS_KEY_ID=(\S+)")
 SECRET = re.compile(r"AWS_SECRET_ACCESS_KEY=(\S+)")
 REGION = "us-east-1"
@@ -37,7 +38,10 @@ class OtahubServer:
     secret_access_key: str = ""
     output: list[str] = field(default_factory=list)
     mqtt_port: int = 0  # the plain-TCP MQTT endpoint, with --mqtt-plain-port
+    mqtts_port: int = 0  # the TLS MQTT endpoint, with --mqtt-port
+    device_ca: str = ""  # the CA file devices trust for the TLS endpoint
     _mqtt_ready: threading.Event = field(default_factory=threading.Event)
+    _mqtts_ready: threading.Event = field(default_factory=threading.Event)
 
     def start(self, timeout: float = 30.0) -> OtahubServer:
         command = [sys.executable, "-m", "otahub", "serve", "--port", "0", "--data-dir", str(self.data_dir),
@@ -52,9 +56,10 @@ class OtahubServer:
         if not ready.wait(timeout):
             self.stop()
             raise RuntimeError("otahub did not start:\n" + "".join(self.output))
-        if "--mqtt-plain-port" in self.extra_args and not self._mqtt_ready.wait(timeout):
-            self.stop()
-            raise RuntimeError("otahub's MQTT endpoint did not start:\n" + "".join(self.output))
+        for flag, event in (("--mqtt-plain-port", self._mqtt_ready), ("--mqtt-port", self._mqtts_ready)):
+            if flag in self.extra_args and not event.wait(timeout):
+                self.stop()
+                raise RuntimeError(f"otahub's MQTT endpoint ({flag}) did not start:\n" + "".join(self.output))
         return self
 
     def _pump(self, ready: threading.Event) -> None:
@@ -66,6 +71,9 @@ class OtahubServer:
             if m := MQTT_LISTENING.search(line):
                 self.mqtt_port = int(m.group(1))
                 self._mqtt_ready.set()
+            if m := MQTTS_LISTENING.search(line):
+                self.mqtts_port, self.device_ca = int(m.group(1)), m.group(2)
+                self._mqtts_ready.set()
             if m := KEY_ID.search(line):
                 self.access_key_id = m.group(1)
             if m := SECRET.search(line):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -113,8 +115,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     registry.add("iot", IotCertificatesApi(certificates, arns).handlers())
     endpoints = Endpoints()
     broker = None
-    if settings.mqtt_plain_port is not None:
-        broker = _device_broker(DeviceJobs(uow, clock), streams, blobs, certificates, presigner, endpoints, clock)
+    if settings.mqtt_plain_port is not None or settings.mqtt_port is not None:
+        broker = _device_broker(DeviceJobs(uow, clock), streams, blobs, certificates, presigner, endpoints, clock,
+                                plain_allowed=settings.mqtt_plain_port is not None)
 
     pipeline = AwsPipeline(
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
@@ -125,7 +128,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     ticker = None if settings.virtual_clock else EngineTicker(rollout, settings.engine_interval)
     asgi = AwsAsgiApp(
         pipeline, workers=workers, clock_control=driver, spool=blobs.spool,
-        on_startup=lambda: _start(ota, ticker, broker, settings, endpoints),
+        on_startup=lambda: _start(ota, ticker, broker, settings, endpoints, certificates),
         on_shutdown=lambda: _stop(ticker, broker),
     )
     return App(asgi, engine, startup_credentials, rollout, endpoints)
@@ -145,14 +148,44 @@ def _direct_urls(objects: ObjectStore, blobs: LocalBlobStore | S3BlobStore) -> D
 
 
 async def _start(ota: OtaService, ticker: EngineTicker | None, broker: Broker | None, settings: Settings,
-                 endpoints: Endpoints) -> None:
+                 endpoints: Endpoints, certificates: CertificateService) -> None:
     ota.resume_unfinished()  # updates a crash left half-way through their pipeline
     if ticker is not None:
         ticker.start()
-    if broker is not None and settings.mqtt_plain_port is not None:
-        endpoints.mqtt_port = await broker.start(settings.host, settings.mqtt_plain_port)
-        print(f"  mqtt (plain TCP, the client id names the thing) listening on {settings.host}:{endpoints.mqtt_port}",
-              flush=True)
+    if broker is None:
+        return
+    if settings.mqtt_port is not None:
+        context, ca_file = _device_tls(certificates, settings)
+        endpoints.mqtt_port = await broker.start(settings.host, settings.mqtt_port, ssl=context)
+        print(f"  mqtt (TLS, client certificates) listening on {settings.host}:{endpoints.mqtt_port}; "
+              f"devices trust {ca_file}", flush=True)
+    if settings.mqtt_plain_port is not None:
+        port = await broker.start(settings.host, settings.mqtt_plain_port)
+        print(f"  mqtt (plain TCP, the client id names the thing) listening on {settings.host}:{port}", flush=True)
+
+
+def _device_tls(certificates: CertificateService, settings: Settings) -> tuple[ssl.SSLContext, Path]:
+    """The device port's TLS: a server certificate from otahub's CA, client certificates required.
+
+    Every known device certificate is a trust anchor (partial chains allowed), so certificates
+    registered without their CA verify too; whether one may connect (ACTIVE, attached) is decided at
+    CONNECT. Certificates made or registered later are added to the trust store as they come.
+    """
+    folder = settings.data_dir / "tls"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    cert, key = certificates.server_identity([settings.host, "localhost", "127.0.0.1"])
+    cert_file, key_file, ca_file = folder / "server.pem", folder / "server.key", folder / "device-ca.pem"
+    key_file.touch(mode=0o600)
+    key_file.write_text(key)
+    cert_file.write_text(cert)
+    ca_file.write_text(certificates.authority().cert_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.load_verify_locations(cadata=certificates.trust_bundle())
+    certificates.on_new.append(lambda pem: context.load_verify_locations(cadata=pem))
+    return context, ca_file
 
 
 async def _stop(ticker: EngineTicker | None, broker: Broker | None) -> None:
@@ -174,14 +207,14 @@ class _BlobBlocks:
 
 def _device_broker(devices: DeviceJobs, streams: StreamService, blobs: LocalBlobStore | S3BlobStore,
                    certificates: CertificateService, presigner: Presigner, endpoints: Endpoints,
-                   clock: Clock) -> Broker:
+                   clock: Clock, *, plain_allowed: bool) -> Broker:
     """otahub's own MQTT device endpoint: the jobs and streams topics answered by otahub itself."""
 
     def document(view: DeviceView) -> str:
         return presigner.substitute(view.job.document, endpoints.http, clock.now(), view.job.config.presigned_expiry)
 
     topics = DeviceTopics(JobsTopics(devices, document, clock), StreamsTopics(streams, _BlobBlocks(blobs), clock))
-    return Broker(DeviceAuthenticator(certificates, plain_allowed=True), topics)
+    return Broker(DeviceAuthenticator(certificates, plain_allowed=plain_allowed), topics)
 
 
 def _blob_store(settings: Settings) -> LocalBlobStore | S3BlobStore:

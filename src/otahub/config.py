@@ -31,6 +31,7 @@ class Settings:
     virtual_clock: bool = False  # time starts at start-up and moves only when told (rehearsals, tests)
     engine_interval: float = 1.0  # seconds between rollout engine ticks on a real-time clock
     mqtt_plain_port: int | None = None  # plain-TCP MQTT device endpoint (local use; the client id names the thing)
+    mqtt_port: int | None = None  # MQTT over TLS; a device is the things its client certificate is attached to
     blob_store: str = "local"  # "local": <data dir>/blobs; "s3": an external S3-compatible bucket
     blob_s3_bucket: str | None = None
     blob_s3_prefix: str = ""

@@ -200,3 +200,86 @@ def test_the_aws_iot_device_sdk_jobs_client(mqtt_server: OtahubServer, unique: s
     finally:
         connection.disconnect().result(WAIT)
     assert iot.describe_job(jobId=f"sdk-{unique}")["job"]["status"] == "COMPLETED"
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OtahubServer]:
+    instance = OtahubServer(tmp_path_factory.mktemp("otahub-mqtts"), virtual_clock=True,
+                            extra_args=["--mqtt-port", "0"]).start()
+    yield instance
+    instance.stop()
+
+
+def certificate_for(iot: Any, thing: str, tmp_path: Path, *, active: bool = True) -> tuple[str, Path, Path]:
+    """CreateKeysAndCertificate for a thing, attached; (certificate id, cert file, key file)."""
+    made = iot.create_keys_and_certificate(setAsActive=active)
+    iot.attach_thing_principal(thingName=thing, principal=made["certificateArn"])
+    cert_file, key_file = tmp_path / f"{thing}.crt", tmp_path / f"{thing}.key"
+    cert_file.write_text(made["certificatePem"])
+    key_file.write_text(made["keyPair"]["PrivateKey"])
+    return made["certificateId"], cert_file, key_file
+
+
+def tls_device(server: OtahubServer, thing: str, cert_file: Path, key_file: Path) -> tuple[Any, queue.Queue[Any]]:
+    connected: queue.Queue[Any] = queue.Queue()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=thing, protocol=mqtt.MQTTv311)
+    client.tls_set(ca_certs=server.device_ca, certfile=str(cert_file), keyfile=str(key_file))
+    client.on_connect = lambda _c, _u, _f, code, _p: connected.put(code)
+    client.connect("localhost", server.mqtts_port, keepalive=30)
+    client.loop_start()
+    return client, connected
+
+
+def test_the_sdk_over_tls_with_a_certificate_from_create_keys_and_certificate(tls_server: OtahubServer,
+                                                                            unique: str, tmp_path: Path) -> None:
+    """awsiotsdk's mTLS connection builder with otahub's CA as root; the jobs client describes $next."""
+    from awscrt import mqtt as crt_mqtt
+    from awsiot import iotjobs, mqtt_connection_builder
+
+    iot = tls_server.client("iot")
+    group, names = fleet(iot, f"tls-{unique}", 1)
+    thing = names[0]
+    _, cert_file, key_file = certificate_for(iot, thing, tmp_path)
+    iot.create_job(jobId=f"tls-{unique}", targets=[group], document='{"op": "update"}')
+    connection = mqtt_connection_builder.mtls_from_path(
+        endpoint="localhost", port=tls_server.mqtts_port, cert_filepath=str(cert_file),
+        pri_key_filepath=str(key_file), ca_filepath=tls_server.device_ca, client_id=thing, clean_session=True,
+        keep_alive_secs=30)
+    connection.connect().result(WAIT)
+    try:
+        jobs = iotjobs.IotJobsClient(connection)
+        described: queue.Queue[Any] = queue.Queue()
+        subscribed, _ = jobs.subscribe_to_describe_job_execution_accepted(
+            iotjobs.DescribeJobExecutionSubscriptionRequest(thing_name=thing, job_id="$next"),
+            crt_mqtt.QoS.AT_LEAST_ONCE, described.put)
+        subscribed.result(WAIT)
+        jobs.publish_describe_job_execution(iotjobs.DescribeJobExecutionRequest(thing_name=thing, job_id="$next"),
+                                            crt_mqtt.QoS.AT_LEAST_ONCE).result(WAIT)
+        assert described.get(timeout=WAIT).execution.job_id == f"tls-{unique}"
+    finally:
+        connection.disconnect().result(WAIT)
+
+
+def test_tls_refuses_revoked_and_unattached_certificates(tls_server: OtahubServer, unique: str,
+                                                         tmp_path: Path) -> None:
+    iot = tls_server.client("iot")
+    _, names = fleet(iot, f"rev-{unique}", 1)
+    cert_id, cert_file, key_file = certificate_for(iot, names[0], tmp_path)
+    client, connected = tls_device(tls_server, names[0], cert_file, key_file)
+    assert connected.get(timeout=WAIT) == 0  # ACTIVE and attached: accepted
+    client.disconnect()
+    client.loop_stop()
+    iot.update_certificate(certificateId=cert_id, newStatus="REVOKED")
+    client, connected = tls_device(tls_server, names[0], cert_file, key_file)
+    try:
+        assert connected.get(timeout=WAIT) != 0  # refused at connect
+    finally:
+        client.loop_stop()
+    (tmp_path / "second").mkdir()
+    inactive_id, inactive_cert, inactive_key = certificate_for(iot, names[0], tmp_path / "second", active=False)
+    client, connected = tls_device(tls_server, names[0], inactive_cert, inactive_key)
+    try:
+        assert connected.get(timeout=WAIT) != 0
+    finally:
+        client.loop_stop()
+    assert inactive_id != cert_id

@@ -172,6 +172,12 @@ def _blob_options(command: F) -> F:
     help="Seconds between rollout engine ticks on a real-time clock.",
 )
 @_env_option(
+    "--mqtt-port",
+    default=None,
+    type=click.IntRange(min=0, max=65535),
+    help="Serve MQTT devices over TLS here; each presents a client certificate (0 picks a port).",
+)
+@_env_option(
     "--mqtt-plain-port",
     default=None,
     type=click.IntRange(min=0, max=65535),
@@ -197,6 +203,7 @@ def serve(
     clock_control: bool,
     virtual_clock: bool,
     engine_interval: float,
+    mqtt_port: int | None,
     mqtt_plain_port: int | None,
     demo: bool,
     **blob_options: Any,
@@ -217,6 +224,7 @@ def serve(
             clock_control=clock_control,
             virtual_clock=virtual_clock,
             engine_interval=engine_interval,
+            mqtt_port=mqtt_port,
             mqtt_plain_port=mqtt_plain_port,
             **blob_options,
         )

@@ -8,6 +8,8 @@ RegisterCertificate(WithoutCA) may come from anywhere and are recognised by thei
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -16,7 +18,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from otahub.domain.errors import CertificateInvalid, CertificateState, InvalidInput
 
@@ -127,9 +129,37 @@ class Authority:
         return cert, key
 
 
+    def issue_server(self, hosts: Sequence[str], now: datetime) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+        """The device endpoint's TLS certificate for ``hosts`` (names and IP addresses), from this CA."""
+        ca_key = serialization.load_pem_private_key(self.key_pem.encode(), password=None)
+        assert isinstance(ca_key, rsa.RSAPrivateKey)
+        ca = x509.load_pem_x509_certificate(self.cert_pem.encode())
+        key = rsa.generate_private_key(public_exponent=65537, key_size=DEVICE_KEY_BITS)
+        names: list[x509.GeneralName] = [_general_name(host) for host in dict.fromkeys(hosts)]
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
+        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca.subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+                .not_valid_after(now + timedelta(days=365))
+                .add_extension(x509.SubjectAlternativeName(names), critical=False)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        return cert, key
+
+
+def _general_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
 def _key_pem(key: rsa.RSAPrivateKey) -> str:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                              serialization.NoEncryption()).decode()
+
+
+def private_key_pem(key: rsa.RSAPrivateKey) -> str:
+    return _key_pem(key)
 
 
 def key_pair_pems(key: rsa.RSAPrivateKey) -> tuple[str, str]:

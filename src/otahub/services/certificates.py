@@ -3,6 +3,7 @@ principals attached to things. The device endpoint asks `things_for_certificate`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from otahub.domain.certificates import (
@@ -15,6 +16,7 @@ from otahub.domain.certificates import (
     check_valid_now,
     key_pair_pems,
     load_pem,
+    private_key_pem,
 )
 from otahub.domain.clock import Clock
 from otahub.domain.errors import AlreadyExists, DeleteConflict, InvalidInput, NotFound
@@ -39,6 +41,7 @@ class CertificateService:
         self.uow = uow
         self.clock = clock
         self.arns = arns
+        self.on_new: list[Callable[[str], None]] = []  # told each new certificate's PEM (the TLS trust store)
 
     # --- certificates ---------------------------------------------------------------------------
 
@@ -50,6 +53,7 @@ class CertificateService:
         record = self._record(cert_pem(cert), status, None)
         with self.uow(write=True) as tx:
             tx.certificates.add(record)
+        self._announce(record)
         return NewCertificate(record, public, private)
 
     def register(self, pem: str, ca_pem: str | None, status: CertificateStatus) -> Certificate:
@@ -67,7 +71,28 @@ class CertificateService:
                 raise AlreadyExists("Certificate", record.certificate_id, record.certificate_id,
                                     self.arns.certificate(record.certificate_id))
             tx.certificates.add(record)
+        self._announce(record)
         return record
+
+    def _announce(self, record: Certificate) -> None:
+        for listener in self.on_new:
+            listener(record.pem)
+
+    def trust_bundle(self) -> str:
+        """PEM text of everything a device certificate may chain to: otahub's CA and every known
+        certificate itself (so certificates registered without their CA are anchors of their own)."""
+        pems = [self.authority().cert_pem]
+        with self.uow() as tx:
+            after = 0
+            while rows := tx.certificates.page(True, after, 500):
+                pems += [cert.pem for _, cert in rows]
+                after = rows[-1][0]
+        return "".join(pem if pem.endswith("\n") else pem + "\n" for pem in pems)
+
+    def server_identity(self, hosts: Sequence[str]) -> tuple[str, str]:
+        """(certificate PEM, private key PEM) for the device endpoint, issued by otahub's CA."""
+        cert, key = self.authority().issue_server(hosts, self.clock.now())
+        return cert_pem(cert), private_key_pem(key)
 
     def _record(self, pem: str, status: CertificateStatus, ca_id: str | None) -> Certificate:
         cert = load_pem(pem)
