@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from otahub.domain.streams import StreamFile
 from otahub.gateway.device_endpoint import DeviceAuthenticator, DeviceTopics
 from otahub.gateway.jobs import JobsTopics
 from otahub.gateway.mqtt.broker import Broker
+from otahub.gateway.notifier import Notifier
 from otahub.gateway.streams import StreamsTopics
 from otahub.services.certificates import CertificateService
 from otahub.services.credentials import CredentialStore, StartupCredentials
@@ -48,6 +51,8 @@ from otahub.storage.blobs.local import LocalBlobStore
 from otahub.storage.blobs.s3 import S3BlobOptions, S3BlobStore
 from otahub.storage.sql.unit_of_work import SqlUnitOfWorkFactory, make_engine, upgrade_schema
 
+NOTICE_INTERVAL = 0.5  # seconds between drains of the device notice outbox
+
 
 @dataclass
 class Endpoints:
@@ -55,6 +60,8 @@ class Endpoints:
 
     http: str = "http://127.0.0.1:4680"
     mqtt_port: int | None = None
+    notifier: Notifier | None = None  # pushes notify / notify-next, with the MQTT endpoint
+    pushes: asyncio.Task[None] | None = None  # the notify / notify-next pusher, while MQTT runs
 
 
 @dataclass
@@ -129,7 +136,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     asgi = AwsAsgiApp(
         pipeline, workers=workers, clock_control=driver, spool=blobs.spool,
         on_startup=lambda: _start(ota, ticker, broker, settings, endpoints, certificates),
-        on_shutdown=lambda: _stop(ticker, broker),
+        on_shutdown=lambda: _stop(ticker, broker, endpoints),
     )
     return App(asgi, engine, startup_credentials, rollout, endpoints)
 
@@ -162,6 +169,20 @@ async def _start(ota: OtaService, ticker: EngineTicker | None, broker: Broker | 
     if settings.mqtt_plain_port is not None:
         port = await broker.start(settings.host, settings.mqtt_plain_port)
         print(f"  mqtt (plain TCP, the client id names the thing) listening on {settings.host}:{port}", flush=True)
+    if endpoints.notifier is not None:
+        endpoints.pushes = asyncio.get_running_loop().create_task(_push_notices(endpoints.notifier))
+
+
+async def _push_notices(notifier: Notifier) -> None:
+    """notify / notify-next for changes made by the control plane or the engine (a device's own
+    publishes push at once); drained on the event loop, where the broker lives."""
+    while True:
+        await asyncio.sleep(NOTICE_INTERVAL)
+        try:
+            while notifier.drain() > 0:
+                await asyncio.sleep(0)
+        except Exception:  # a failed drain is retried on the next round; the pusher must live on
+            logging.getLogger("otahub.mqtt").exception("pushing job notices failed")
 
 
 def _device_tls(certificates: CertificateService, settings: Settings) -> tuple[ssl.SSLContext, Path]:
@@ -188,9 +209,11 @@ def _device_tls(certificates: CertificateService, settings: Settings) -> tuple[s
     return context, ca_file
 
 
-async def _stop(ticker: EngineTicker | None, broker: Broker | None) -> None:
+async def _stop(ticker: EngineTicker | None, broker: Broker | None, endpoints: Endpoints) -> None:
     if ticker is not None:
         ticker.stop()
+    if endpoints.pushes is not None:
+        endpoints.pushes.cancel()
     if broker is not None:
         await broker.stop()
 
@@ -214,7 +237,15 @@ def _device_broker(devices: DeviceJobs, streams: StreamService, blobs: LocalBlob
         return presigner.substitute(view.job.document, endpoints.http, clock.now(), view.job.config.presigned_expiry)
 
     topics = DeviceTopics(JobsTopics(devices, document, clock), StreamsTopics(streams, _BlobBlocks(blobs), clock))
-    return Broker(DeviceAuthenticator(certificates, plain_allowed=plain_allowed), topics)
+    broker = Broker(DeviceAuthenticator(certificates, plain_allowed=plain_allowed), topics)
+    notifier = Notifier(devices, lambda limit: _take_notices(devices, limit), broker.publish, document, clock)
+    topics.notifier = endpoints.notifier = notifier
+    return broker
+
+
+def _take_notices(devices: DeviceJobs, limit: int) -> list[str]:
+    with devices.uow(write=True) as tx:
+        return tx.jobs.take_notices(limit)
 
 
 def _blob_store(settings: Settings) -> LocalBlobStore | S3BlobStore:

@@ -37,6 +37,7 @@ class Device:
     def __init__(self, server: OtahubServer, thing: str, protocol: int = mqtt.MQTTv311) -> None:
         self.thing = thing
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.stash: list[tuple[str, bytes]] = []
         self.subacks: queue.Queue[list[Any]] = queue.Queue()
         self.disconnected = queue.Queue[int]()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=thing, protocol=protocol)
@@ -51,11 +52,17 @@ class Device:
         self.client.publish(f"$aws/things/{self.thing}/{suffix}", payload, qos=qos)
 
     def expect(self, suffix: str) -> bytes:
+        """The next message on that topic; messages on other topics wait their turn."""
         wanted = f"$aws/things/{self.thing}/{suffix}"
+        for index, (topic, payload) in enumerate(self.stash):
+            if topic == wanted:
+                del self.stash[index]
+                return payload
         while True:
             topic, payload = self.messages.get(timeout=WAIT)
             if topic == wanted:
                 return payload
+            self.stash.append((topic, payload))
 
     def close(self) -> None:
         self.client.disconnect()
@@ -283,3 +290,28 @@ def test_tls_refuses_revoked_and_unattached_certificates(tls_server: OtahubServe
     finally:
         client.loop_stop()
     assert inactive_id != cert_id
+
+
+def test_notify_next_tells_a_subscribed_device_of_its_jobs(mqtt_server: OtahubServer, unique: str) -> None:
+    """The FreeRTOS agent's way: subscribe to notify-next, wait, start what it names; AWS pushes on
+    every change of the next execution, for control-plane changes too."""
+    iot = mqtt_server.client("iot")
+    group, names = fleet(iot, f"nn-{unique}", 1)
+    device = Device(mqtt_server, names[0])
+    try:
+        device.client.subscribe([(f"$aws/things/{names[0]}/jobs/notify-next", 1),
+                                 (f"$aws/things/{names[0]}/jobs/notify", 1)])
+        device.subacks.get(timeout=WAIT)
+        iot.create_job(jobId=f"nn1-{unique}", targets=[group], document='{"n": 1}')
+        pushed = json.loads(device.expect("jobs/notify-next"))
+        assert (pushed["execution"]["jobId"], pushed["execution"]["jobDocument"]) == (f"nn1-{unique}", {"n": 1})
+        listed = json.loads(device.expect("jobs/notify"))
+        assert [j["jobId"] for j in listed["jobs"]["QUEUED"]] == [f"nn1-{unique}"]
+        iot.create_job(jobId=f"nn2-{unique}", targets=[group], document='{"n": 2}')
+        assert len(json.loads(device.expect("jobs/notify"))["jobs"]["QUEUED"]) == 2  # the next did not change
+        device.publish(f"jobs/nn1-{unique}/update", {"status": "SUCCEEDED"})
+        assert json.loads(device.expect("jobs/notify-next"))["execution"]["jobId"] == f"nn2-{unique}"
+        iot.cancel_job(jobId=f"nn2-{unique}")
+        assert "execution" not in json.loads(device.expect("jobs/notify-next"))  # nothing pending any more
+    finally:
+        device.close()

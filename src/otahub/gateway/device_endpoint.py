@@ -18,10 +18,15 @@ from typing import Protocol
 from otahub.gateway.messages import Outgoing
 
 AWS_THINGS = "$aws/things/"
+AFTER_PUBLISH_DRAIN = 50
 
 
 class TopicHandler(Protocol):
     def handle(self, thing: str, topic: str, payload: bytes) -> list[Outgoing]: ...
+
+
+class Drainable(Protocol):
+    def drain(self, limit: int = ...) -> int: ...
 
 
 class Client(Protocol):
@@ -46,6 +51,7 @@ class DeviceTopics:
 
     def __init__(self, jobs: TopicHandler, streams: TopicHandler) -> None:
         self.handlers: dict[str, TopicHandler] = {"jobs": jobs, "streams": streams}
+        self.notifier: Drainable | None = None  # pushes notify / notify-next after a device's own change
 
     def handle(self, client: Client, topic: str, payload: bytes) -> list[Outgoing] | None:
         found = topic_thing(topic)
@@ -55,7 +61,12 @@ class DeviceTopics:
         if thing not in client.things:
             raise PermissionError(f"client {client.client_id} may not publish on {topic}")
         handler = self.handlers.get(namespace)
-        return None if handler is None else handler.handle(thing, topic, payload)
+        if handler is None:
+            return None
+        replies = handler.handle(thing, topic, payload)
+        if namespace == "jobs" and self.notifier is not None:
+            self.notifier.drain(AFTER_PUBLISH_DRAIN)  # a small batch: the reply must not wait long
+        return replies
 
     def may_subscribe(self, client: Client, topic_filter: str) -> bool:
         if not topic_filter.startswith("$"):

@@ -217,12 +217,13 @@ class JobService:
             return self.rules.cancel(tx, job, force=force, reason_code=reason_code, comment=comment, now=now)
 
     def delete_job(self, job_id: str, force: bool) -> None:
+        now = self.clock.now()
         with self.uow(write=True) as tx:
             job = find_job(tx, job_id)
             if job.status.active and not force:
                 raise InvalidStateTransition(
                     f"Job {job_id} is {job.status.value}; deleting it needs force=true", status=job.status.value)
-            tx.jobs.delete(job_id)
+            tx.jobs.delete(job_id, now)
             tx.tags.drop(self.arns.job(job_id))
 
     def associate_targets(self, job_id: str, arns: Sequence[str], comment: str | None) -> Job:
@@ -320,7 +321,7 @@ class JobService:
             execution = find_execution(tx, job_id, thing, number)
             check_deletable(execution, force)
             latest = tx.jobs.execution(job_id, thing)
-            tx.jobs.delete_execution(execution, latest is not None and latest.execution_number == number)
+            tx.jobs.delete_execution(execution, latest is not None and latest.execution_number == number, now)
             if job.status.active:
                 self.rules.advance_job(tx, job, now)
 

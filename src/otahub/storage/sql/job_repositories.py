@@ -4,6 +4,10 @@ Bulk work (a snapshot of 100,000 things, a rollout minute, a cancel) is done in 
 or UPDATE statements, so no per-thing Python objects are built. Each job row keeps counts of its
 things' latest executions by status; every statement that moves executions adjusts them in the same
 transaction, so DescribeJob and the abort rules read counts without scanning history.
+
+Every statement that moves executions into or out of a thing's pending set (QUEUED, IN_PROGRESS), or
+changes their status, notes the things in ``device_notices`` in the same transaction (one INSERT ...
+SELECT for the bulk ones): the outbox the device gateway drains to push notify and notify-next.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from otahub.domain.executions import Execution, ExecutionStatus
@@ -33,6 +39,7 @@ from otahub.domain.jobs import (
 )
 from otahub.services.ports import JobFilter, JobTemplate
 from otahub.storage.sql.tables import (
+    device_notices,
     job_executions,
     job_pending,
     job_targets,
@@ -213,8 +220,9 @@ class SqlJobs:
         known = len(self._targets([seq])[seq])
         self._add_targets(seq, known, job.targets[known:])
 
-    def delete(self, job_id: str) -> None:
+    def delete(self, job_id: str, now: datetime) -> None:
         seq = self._seq(job_id)
+        self._note_latest(seq, _PENDING_STATUSES, now)  # a forced delete takes pending executions away
         for table in (job_executions, job_pending, job_targets):
             self.conn.execute(delete(table).where(table.c.job_seq == seq))
         self.conn.execute(delete(jobs).where(jobs.c.seq == seq))
@@ -361,6 +369,7 @@ class SqlJobs:
         columns = ["job_seq", "thing_name", "execution_number", "is_latest", "status", "status_details", "queued_at",
                    "last_updated_at", "version", "retry_attempt", "retry_counts", "force_canceled"]
         created = int(self.conn.execute(insert(job_executions).from_select(columns, source)).rowcount)
+        self._note_from(select(job_pending.c.thing_name, _at(now)).where(moved))
         self.conn.execute(delete(job_pending).where(moved))
         self.conn.execute(update(jobs).where(jobs.c.seq == seq).values(
             **_adjust({ExecutionStatus.QUEUED: created}, -created), notified=jobs.c.notified + created))
@@ -388,6 +397,7 @@ class SqlJobs:
         ).values(**_execution_values(after)))
         if before.status != after.status:
             self._move_count(seq, before.status, after.status)
+            self.note_things([after.thing_name], after.last_updated_at)
 
     def supersede(self, before: Execution, retry: Execution) -> None:
         """Add the next attempt of an execution; it becomes the thing's latest."""
@@ -397,19 +407,23 @@ class SqlJobs:
         ).values(is_latest=False))
         self.conn.execute(insert(job_executions).values(job_seq=seq, is_latest=True, **_execution_values(retry)))
         self._move_count(seq, before.status, retry.status)
+        self.note_things([retry.thing_name], retry.last_updated_at)
 
-    def delete_execution(self, execution: Execution, latest: bool) -> None:
+    def delete_execution(self, execution: Execution, latest: bool, now: datetime) -> None:
         seq = self._seq(execution.job_id)
         self.conn.execute(delete(job_executions).where(
             job_executions.c.job_seq == seq, job_executions.c.thing_name == execution.thing_name,
             job_executions.c.execution_number == execution.execution_number))
         if latest:
             self.conn.execute(update(jobs).where(jobs.c.seq == seq).values(**_adjust({execution.status: -1})))
+            if not execution.status.terminal:
+                self.note_things([execution.thing_name], now)
 
     def cancel_all(self, job_id: str, force: bool, now: datetime) -> int:
         """Cancel the job's QUEUED executions (and IN_PROGRESS ones with force) in one statement each."""
         seq = self._seq(job_id)
         statuses = [ExecutionStatus.QUEUED] + ([ExecutionStatus.IN_PROGRESS] if force else [])
+        self._note_latest(seq, [s.value for s in statuses], now)
         total = 0
         for status in statuses:
             changed = int(self.conn.execute(update(job_executions).where(
@@ -469,6 +483,48 @@ class SqlJobs:
 
     def _move_count(self, seq: int, before: ExecutionStatus, after: ExecutionStatus) -> None:
         self.conn.execute(update(jobs).where(jobs.c.seq == seq).values(**_adjust({before: -1, after: 1})))
+
+    # --- the outbox of things to notify ------------------------------------------------------------
+
+    def note_things(self, thing_names: Sequence[str], now: datetime) -> None:
+        """Note that these things' pending executions may have changed (a thing already noted keeps its
+        place in the queue)."""
+        names = sorted(set(thing_names))
+        if names:
+            self.conn.execute(self._insert_notices(), [{"thing_name": n, "noted_at": now} for n in names])
+
+    def take_notices(self, limit: int) -> list[str]:
+        """Up to ``limit`` noted things, longest waiting first, removed from the outbox."""
+        query = select(device_notices.c.thing_name).order_by(
+            device_notices.c.noted_at, device_notices.c.thing_name).limit(limit)
+        names = list(self.conn.execute(query).scalars())
+        if names:
+            self.conn.execute(delete(device_notices).where(device_notices.c.thing_name.in_(names)))
+        return names
+
+    def _note_latest(self, seq: int, statuses: Sequence[str], now: datetime) -> None:
+        self._note_from(select(job_executions.c.thing_name, _at(now)).where(
+            job_executions.c.job_seq == seq, job_executions.c.is_latest.is_(True),
+            job_executions.c.status.in_(list(statuses))))
+
+    def _note_from(self, source: Select[Any]) -> None:
+        """INSERT ... SELECT of (thing_name, noted_at) rows; ``source`` names each thing at most once and has
+        a WHERE clause (SQLite's upsert after a SELECT needs one)."""
+        self.conn.execute(self._insert_notices().from_select(["thing_name", "noted_at"], source))
+
+    def _insert_notices(self) -> Any:
+        """An INSERT into device_notices that leaves things already noted as they are (ON CONFLICT DO
+        NOTHING, so concurrent PostgreSQL writers noting one thing cannot collide)."""
+        dialect = self.conn.dialect.name
+        if dialect == "sqlite":
+            return sqlite.insert(device_notices).on_conflict_do_nothing()
+        if dialect == "postgresql":
+            return postgresql.insert(device_notices).on_conflict_do_nothing()
+        return insert(device_notices).prefix_with("IGNORE", dialect="mysql")
+
+
+def _at(now: datetime) -> Any:
+    return literal(now, device_notices.c.noted_at.type)
 
 
 class SqlJobTemplates:

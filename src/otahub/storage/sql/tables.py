@@ -298,6 +298,16 @@ job_executions = Table(
     Index("ix_job_executions_timeout_at", "timeout_at"),
 )
 
+# Things whose pending executions may have changed since their last notify / notify-next push: an outbox
+# written in the transaction that changes the executions, drained by gateway/notifier.py.
+device_notices = Table(
+    "device_notices",
+    metadata,
+    Column("thing_name", NAME, primary_key=True),
+    Column("noted_at", UtcDateTime(), nullable=False),
+    Index("ix_device_notices_noted_at", "noted_at"),
+)
+
 job_templates = Table(
     "job_templates",
     metadata,
