@@ -32,6 +32,7 @@ from otahub.domain.ids import Arns
 from otahub.domain.objects import BlobRef, Conditions
 from otahub.domain.streams import StreamFile
 from otahub.gateway.device_endpoint import DeviceAuthenticator, DeviceTopics
+from otahub.gateway.external import BrokerAddress, ExternalBroker
 from otahub.gateway.jobs import JobsTopics
 from otahub.gateway.mqtt.broker import Broker
 from otahub.gateway.notifier import Notifier
@@ -125,6 +126,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     if settings.mqtt_plain_port is not None or settings.mqtt_port is not None:
         broker = _device_broker(DeviceJobs(uow, clock), streams, blobs, certificates, presigner, endpoints, clock,
                                 plain_allowed=settings.mqtt_plain_port is not None)
+    external = None
+    if settings.mqtt_broker_url is not None:
+        external = _external_broker(BrokerAddress.parse(settings.mqtt_broker_url), DeviceJobs(uow, clock), streams,
+                                    blobs, presigner, endpoints, clock, settings.mqtt_share_group)
 
     pipeline = AwsPipeline(
         PipelineSettings(settings.region, settings.account_id, settings.max_body_bytes),
@@ -135,8 +140,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     ticker = None if settings.virtual_clock else EngineTicker(rollout, settings.engine_interval)
     asgi = AwsAsgiApp(
         pipeline, workers=workers, clock_control=driver, spool=blobs.spool,
-        on_startup=lambda: _start(ota, ticker, broker, settings, endpoints, certificates),
-        on_shutdown=lambda: _stop(ticker, broker, endpoints),
+        on_startup=lambda: _start(ota, ticker, broker, external, settings, endpoints, certificates),
+        on_shutdown=lambda: _stop(ticker, broker, external, endpoints),
     )
     return App(asgi, engine, startup_credentials, rollout, endpoints)
 
@@ -154,11 +159,18 @@ def _direct_urls(objects: ObjectStore, blobs: LocalBlobStore | S3BlobStore) -> D
     return url
 
 
-async def _start(ota: OtaService, ticker: EngineTicker | None, broker: Broker | None, settings: Settings,
-                 endpoints: Endpoints, certificates: CertificateService) -> None:
+async def _start(ota: OtaService, ticker: EngineTicker | None, broker: Broker | None,
+                 external: ExternalBroker | None, settings: Settings, endpoints: Endpoints,
+                 certificates: CertificateService) -> None:
     ota.resume_unfinished()  # updates a crash left half-way through their pipeline
     if ticker is not None:
         ticker.start()
+    if external is not None:
+        await asyncio.to_thread(external.start)
+        address = external.address
+        sharing = f"shared group {external.group!r}" if external.group else "plain subscriptions"
+        print(f"  mqtt (external broker) answering the jobs and streams topics through {address.host}:{address.port}"
+              f" ({sharing})", flush=True)
     if broker is None:
         return
     if settings.mqtt_port is not None:
@@ -209,9 +221,12 @@ def _device_tls(certificates: CertificateService, settings: Settings) -> tuple[s
     return context, ca_file
 
 
-async def _stop(ticker: EngineTicker | None, broker: Broker | None, endpoints: Endpoints) -> None:
+async def _stop(ticker: EngineTicker | None, broker: Broker | None, external: ExternalBroker | None,
+                endpoints: Endpoints) -> None:
     if ticker is not None:
         ticker.stop()
+    if external is not None:
+        await asyncio.to_thread(external.stop)
     if endpoints.pushes is not None:
         endpoints.pushes.cancel()
     if broker is not None:
@@ -241,6 +256,21 @@ def _device_broker(devices: DeviceJobs, streams: StreamService, blobs: LocalBlob
     notifier = Notifier(devices, lambda limit: _take_notices(devices, limit), broker.publish, document, clock)
     topics.notifier = endpoints.notifier = notifier
     return broker
+
+
+def _external_broker(address: BrokerAddress, devices: DeviceJobs, streams: StreamService,
+                     blobs: LocalBlobStore | S3BlobStore, presigner: Presigner, endpoints: Endpoints,
+                     clock: Clock, group: str) -> ExternalBroker:
+    """otahub as a privileged client of an external broker, answering the same topics through it."""
+
+    def document(view: DeviceView) -> str:
+        return presigner.substitute(view.job.document, endpoints.http, clock.now(), view.job.config.presigned_expiry)
+
+    external = ExternalBroker(address, JobsTopics(devices, document, clock),
+                              StreamsTopics(streams, _BlobBlocks(blobs), clock), group=group)
+    external.notifier = Notifier(devices, lambda limit: _take_notices(devices, limit), external.publish, document,
+                                 clock)
+    return external
 
 
 def _take_notices(devices: DeviceJobs, limit: int) -> list[str]:

@@ -32,6 +32,8 @@ class Settings:
     engine_interval: float = 1.0  # seconds between rollout engine ticks on a real-time clock
     mqtt_plain_port: int | None = None  # plain-TCP MQTT device endpoint (local use; the client id names the thing)
     mqtt_port: int | None = None  # MQTT over TLS; a device is the things its client certificate is attached to
+    mqtt_broker_url: str | None = None  # external broker mode: mqtt://[user:password@]host[:port]
+    mqtt_share_group: str = "otahub"  # shared-subscription group of the replicas ("": plain subscriptions)
     blob_store: str = "local"  # "local": <data dir>/blobs; "s3": an external S3-compatible bucket
     blob_s3_bucket: str | None = None
     blob_s3_prefix: str = ""
@@ -43,7 +45,7 @@ class Settings:
     device_downloads: str = "proxy"  # "proxy": through otahub; "direct": presigned URLs of the blob store
 
     def __post_init__(self) -> None:
-        problem = _blob_problem(self)
+        problem = _problem(self)
         if problem:
             raise SettingsError(problem)
 
@@ -52,7 +54,13 @@ class Settings:
         return self.database_url or f"sqlite:///{(self.data_dir / 'otahub.db').resolve()}"
 
 
-def _blob_problem(settings: Settings) -> str | None:
+def _problem(settings: Settings) -> str | None:
+    embedded = settings.mqtt_port is not None or settings.mqtt_plain_port is not None
+    if settings.mqtt_broker_url is not None and embedded:
+        return ("--mqtt-broker-url (an external broker) and --mqtt-port/--mqtt-plain-port (the embedded one) "
+                "exclude each other")
+    if settings.mqtt_broker_url is not None and not settings.mqtt_broker_url.startswith("mqtt://"):
+        return f"--mqtt-broker-url must look like mqtt://[user:password@]host[:port], not {settings.mqtt_broker_url!r}"
     if bool(settings.access_key_id) != bool(settings.secret_access_key):
         return "--access-key-id and --secret-access-key go together"
     choices = [

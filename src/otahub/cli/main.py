@@ -18,6 +18,7 @@ from otahub.app import App, build_app
 from otahub.cli.agent import agent
 from otahub.cli.clock import clock
 from otahub.cli.firmware import firmware
+from otahub.cli.simulate import simulate
 from otahub.config import ADDRESSING_STYLES, BLOB_STORES, DEFAULT_PORT, DEVICE_DOWNLOADS, Settings, SettingsError
 from otahub.storage.blobs.s3 import BlobStoreError
 
@@ -36,6 +37,7 @@ def main() -> None:
 main.add_command(firmware)
 main.add_command(clock)
 main.add_command(agent)
+main.add_command(simulate)
 
 
 def _env_option(flag: str, **kwargs: Any) -> Callable[[F], F]:
@@ -172,6 +174,20 @@ def _blob_options(command: F) -> F:
     help="Seconds between rollout engine ticks on a real-time clock.",
 )
 @_env_option(
+    "--mqtt-broker-url",
+    default=None,
+    help="External broker mode: answer the devices' jobs and streams topics through this MQTT 5 broker "
+         "(mqtt://[user:password@]host[:port]; Mosquitto, EMQX, ...) instead of an embedded endpoint.",
+)
+@_env_option(
+    "--mqtt-share-group",
+    default="otahub",
+    show_default=True,
+    help="With --mqtt-broker-url: the shared-subscription group otahub replicas split the requests in; "
+         "empty for plain subscriptions (one replica; needed with Mosquitto 2.0, which gives shared "
+         "subscriptions no $-topics).",
+)
+@_env_option(
     "--mqtt-port",
     default=None,
     type=click.IntRange(min=0, max=65535),
@@ -203,6 +219,8 @@ def serve(
     clock_control: bool,
     virtual_clock: bool,
     engine_interval: float,
+    mqtt_broker_url: str | None,
+    mqtt_share_group: str,
     mqtt_port: int | None,
     mqtt_plain_port: int | None,
     demo: bool,
@@ -224,6 +242,8 @@ def serve(
             clock_control=clock_control,
             virtual_clock=virtual_clock,
             engine_interval=engine_interval,
+            mqtt_broker_url=mqtt_broker_url,
+            mqtt_share_group=mqtt_share_group,
             mqtt_port=mqtt_port,
             mqtt_plain_port=mqtt_plain_port,
             **blob_options,
