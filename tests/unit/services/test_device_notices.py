@@ -4,73 +4,25 @@ gateway's Notifier drains to push notify / notify-next); reads note nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from otahub.domain.clock import FakeClock
-from otahub.domain.executions import DeviceUpdate, ExecutionStatus
-from otahub.domain.ids import Arns
+from otahub.domain.executions import ExecutionStatus
 from otahub.domain.jobs import JobConfig, RetryCriterion, RolloutConfig
-from otahub.services.device_jobs import DeviceJobs
-from otahub.services.jobs import JobRequest, JobService
-from otahub.services.objects import ObjectStore
-from otahub.services.rollout import RolloutEngine
-from otahub.services.things import ThingRegistry
-from otahub.storage.blobs.local import LocalBlobStore
-from otahub.storage.sql.unit_of_work import SqlUnitOfWorkFactory, make_engine, upgrade_schema
+from tests.unit.services.jobs_store import JobsStore, open_jobs_store
 
 S = ExecutionStatus
-DOCUMENT = '{"afr_ota": {"files": []}}'
 SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
 
 
-@dataclass
-class Store:
-    uow: SqlUnitOfWorkFactory
-    clock: FakeClock
-    arns: Arns
-    things: ThingRegistry
-    jobs: JobService
-    devices: DeviceJobs
-    engine: RolloutEngine
-
-    def fleet(self, *names: str, group: str | None = None) -> None:
-        if group is not None:
-            self.things.create_thing_group(group, None, None, None, {})
-        for name in names:
-            self.things.create_thing(name, None, None, None)
-            if group is not None:
-                self.things.add_thing_to_group(group, name)
-
-    def job(self, job_id: str, *things: str, group: str | None = None, selection: str | None = None,
-            config: JobConfig | None = None) -> None:
-        targets = [self.arns.thing(t) for t in things] + ([self.arns.thing_group(group)] if group else [])
-        self.jobs.create_job(JobRequest(job_id, targets, document=DOCUMENT, target_selection=selection,
-                                        config=config or JobConfig()))
-
-    def update(self, thing: str, job_id: str, status: ExecutionStatus, details: dict[str, str] | None = None) -> None:
-        self.devices.update(thing, job_id, DeviceUpdate(status, details, None, None), None)
-
-    def taken(self, limit: int = 1000) -> list[str]:
-        """The noted things (longest waiting first), taken out of the outbox."""
-        with self.uow(write=True) as tx:
-            return tx.jobs.take_notices(limit)
+Store = JobsStore
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    engine = make_engine(f"sqlite:///{tmp_path / 'otahub.db'}")
-    upgrade_schema(engine)
-    uow = SqlUnitOfWorkFactory(engine)
-    clock = FakeClock()
-    arns = Arns("us-east-1", "123456789012")
-    things = ThingRegistry(uow, clock, arns)
-    jobs = JobService(uow, ObjectStore(uow, LocalBlobStore(tmp_path / "blobs"), clock), clock, arns)
-    things.listeners.append(jobs)
-    return Store(uow, clock, arns, things, jobs, DeviceJobs(uow, clock), RolloutEngine(uow, clock))
+def store(tmp_path: Path) -> JobsStore:
+    return open_jobs_store(tmp_path)
 
 
 def test_the_outbox_keeps_each_thing_once_longest_waiting_first(store: Store) -> None:
