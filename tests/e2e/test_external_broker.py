@@ -17,6 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.harness import OtahubServer
 from tests.mosquitto_harness import Mosquitto
+from tests.mqtt_inbox import Inbox
 
 WAIT = 10.0
 ARN = "arn:aws:iot:us-east-1:123456789012:{}/{}"
@@ -49,11 +50,10 @@ class Device:
 
     def __init__(self, broker: Mosquitto, thing: str, replies: list[str]) -> None:
         self.thing = thing
-        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self.stash: list[tuple[str, bytes]] = []
+        self.inbox = Inbox(WAIT)
         subscribed: queue.Queue[object] = queue.Queue()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=thing, protocol=mqtt.MQTTv311)
-        self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, m.payload))
+        self.client.on_message = lambda _c, _u, m: self.inbox.put(m.topic, m.payload)
         self.client.on_subscribe = lambda *_args: subscribed.put(True)
         self.client.connect("127.0.0.1", broker.port, keepalive=30)
         self.client.loop_start()
@@ -64,16 +64,8 @@ class Device:
         self.client.publish(f"$aws/things/{self.thing}/{suffix}", payload, qos=1)
 
     def expect(self, suffix: str) -> bytes:
-        wanted = f"$aws/things/{self.thing}/{suffix}"
-        for index, (topic, payload) in enumerate(self.stash):
-            if topic == wanted:
-                del self.stash[index]
-                return payload
-        while True:
-            topic, payload = self.messages.get(timeout=WAIT)
-            if topic == wanted:
-                return payload
-            self.stash.append((topic, payload))
+        """The next message on that topic of this thing; messages on other topics wait their turn."""
+        return self.inbox.expect(f"$aws/things/{self.thing}/{suffix}")
 
     def close(self) -> None:
         self.client.disconnect()

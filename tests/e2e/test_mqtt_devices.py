@@ -17,6 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.e2e.test_s3 import s3_client
 from tests.harness import OtahubServer
+from tests.mqtt_inbox import Inbox
 
 ARN = "arn:aws:iot:us-east-1:123456789012:{}/{}"
 ROLE = "arn:aws:iam::123456789012:role/ota"
@@ -36,12 +37,11 @@ class Device:
 
     def __init__(self, server: OtahubServer, thing: str, protocol: int = mqtt.MQTTv311) -> None:
         self.thing = thing
-        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self.stash: list[tuple[str, bytes]] = []
+        self.inbox = Inbox(WAIT)
         self.subacks: queue.Queue[list[Any]] = queue.Queue()
         self.disconnected = queue.Queue[int]()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=thing, protocol=protocol)
-        self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, m.payload))
+        self.client.on_message = lambda _c, _u, m: self.inbox.put(m.topic, m.payload)
         self.client.on_subscribe = lambda _c, _u, _mid, codes, _p: self.subacks.put(list(codes))
         self.client.on_disconnect = lambda _c, _u, _f, code, _p: self.disconnected.put(int(code.value))
         self.client.connect("127.0.0.1", server.mqtt_port, keepalive=30)
@@ -52,17 +52,8 @@ class Device:
         self.client.publish(f"$aws/things/{self.thing}/{suffix}", payload, qos=qos)
 
     def expect(self, suffix: str) -> bytes:
-        """The next message on that topic; messages on other topics wait their turn."""
-        wanted = f"$aws/things/{self.thing}/{suffix}"
-        for index, (topic, payload) in enumerate(self.stash):
-            if topic == wanted:
-                del self.stash[index]
-                return payload
-        while True:
-            topic, payload = self.messages.get(timeout=WAIT)
-            if topic == wanted:
-                return payload
-            self.stash.append((topic, payload))
+        """The next message on that topic of this thing; messages on other topics wait their turn."""
+        return self.inbox.expect(f"$aws/things/{self.thing}/{suffix}")
 
     def close(self) -> None:
         self.client.disconnect()
@@ -163,8 +154,7 @@ def test_ordinary_topics_pass_between_clients(mqtt_server: OtahubServer, unique:
         listener.client.subscribe(f"lab/{unique}/+", qos=1)
         listener.subacks.get(timeout=WAIT)
         talker.client.publish(f"lab/{unique}/temperature", b"21.5", qos=1)
-        topic, payload = listener.messages.get(timeout=WAIT)
-        assert (topic, payload) == (f"lab/{unique}/temperature", b"21.5")
+        assert listener.inbox.expect(f"lab/{unique}/temperature") == b"21.5"
     finally:
         listener.close()
         talker.close()
