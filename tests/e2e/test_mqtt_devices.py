@@ -305,3 +305,43 @@ def test_notify_next_tells_a_subscribed_device_of_its_jobs(mqtt_server: OtahubSe
         assert "execution" not in json.loads(device.expect("jobs/notify-next"))  # nothing pending any more
     finally:
         device.close()
+
+
+def test_the_aws_iot_device_sdk_jobs_client_v2_over_mqtt5(mqtt_server: OtahubServer, unique: str) -> None:
+    """awsiotsdk's IotJobsClientV2 on an awscrt MQTT 5 client: wildcard reply subscriptions, replies matched
+    by the clientToken it generates, and the next-job stream fed by notify-next."""
+    import awsiot
+    from awscrt import mqtt5, mqtt_request_response
+    from awsiot import iotjobs
+
+    iot = mqtt_server.client("iot")
+    group, names = fleet(iot, f"v2-{unique}", 1)
+    thing = names[0]
+    connected: queue.Queue[object] = queue.Queue()
+    client = mqtt5.Client(mqtt5.ClientOptions(
+        host_name="127.0.0.1", port=mqtt_server.mqtt_port,
+        connect_options=mqtt5.ConnectPacket(client_id=thing, keep_alive_interval_sec=30),
+        on_lifecycle_event_connection_success_fn=connected.put))
+    client.start()
+    connected.get(timeout=WAIT)
+    try:
+        jobs = iotjobs.IotJobsClientV2(client, mqtt_request_response.ClientOptions(
+            max_request_response_subscriptions=4, max_streaming_subscriptions=2, operation_timeout_in_seconds=10))
+        nexts: queue.Queue[Any] = queue.Queue()
+        subscribed: queue.Queue[Any] = queue.Queue()
+        stream = jobs.create_next_job_execution_changed_stream(
+            iotjobs.NextJobExecutionChangedSubscriptionRequest(thing_name=thing),
+            awsiot.ServiceStreamOptions(incoming_event_listener=nexts.put, subscription_status_listener=subscribed.put))
+        stream.open()
+        subscribed.get(timeout=WAIT)  # the stream's subscription is in place before the job comes
+        iot.create_job(jobId=f"v2-{unique}", targets=[group], document='{"op": "v2"}')
+        pushed = nexts.get(timeout=WAIT)
+        assert pushed.execution.job_id == f"v2-{unique}"
+        started = jobs.start_next_pending_job_execution(
+            iotjobs.StartNextPendingJobExecutionRequest(thing_name=thing)).result(WAIT)
+        assert (started.execution.job_id, started.execution.job_document) == (f"v2-{unique}", {"op": "v2"})
+        jobs.update_job_execution(iotjobs.UpdateJobExecutionRequest(
+            thing_name=thing, job_id=f"v2-{unique}", status=iotjobs.JobStatus.SUCCEEDED)).result(WAIT)
+    finally:
+        client.stop()
+    assert iot.describe_job(jobId=f"v2-{unique}")["job"]["status"] == "COMPLETED"
