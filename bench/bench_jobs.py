@@ -463,7 +463,7 @@ def add_history(engine: Engine, history: int, per_job: int, fleet: int, now: dat
         finished = started + timedelta(hours=2)
         job = Job(job_id=f"done-{k:04d}", targets=target, target_selection="SNAPSHOT", document=DOCUMENT,
                   document_source=None, description=None, config=JobConfig(), status=JobStatus.COMPLETED,
-                  created_at=started, updated_at=finished, completed_at=finished, rollout_started_at=started,
+                  created_at=started, updated_at=finished, completed_at=finished,
                   notified=size, bucket_start=started, bucket_count=size)
         rows = [{"thing_name": thing_name((k * per_job + i) % fleet), "execution_number": 1, "is_latest": True,
                  "status": "FAILED" if i % 10 == 0 else "SUCCEEDED", "status_details": {}, "queued_at": started,

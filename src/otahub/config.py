@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_PORT = 4680
 BLOB_STORES = ("local", "s3")
@@ -59,7 +60,8 @@ def _problem(settings: Settings) -> str | None:
     if settings.mqtt_broker_url is not None and embedded:
         return ("--mqtt-broker-url (an external broker) and --mqtt-port/--mqtt-plain-port (the embedded one) "
                 "exclude each other")
-    if settings.mqtt_broker_url is not None and not settings.mqtt_broker_url.startswith("mqtt://"):
+    url = urlsplit(settings.mqtt_broker_url) if settings.mqtt_broker_url is not None else None
+    if url is not None and (url.scheme != "mqtt" or not url.hostname):
         return f"--mqtt-broker-url must look like mqtt://[user:password@]host[:port], not {settings.mqtt_broker_url!r}"
     if bool(settings.access_key_id) != bool(settings.secret_access_key):
         return "--access-key-id and --secret-access-key go together"

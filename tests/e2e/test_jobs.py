@@ -34,6 +34,8 @@ def test_create_describe_list_and_document(viot: Any, unique: str) -> None:
     assert list(listed) == [f"job-{unique}"]
     assert listed[f"job-{unique}"]["status"] == "IN_PROGRESS"
     assert viot.list_jobs(status="COMPLETED", thingGroupName=f"cj-{unique}-group")["jobs"] == []
+    group_id = viot.describe_thing_group(thingGroupName=f"cj-{unique}-group")["thingGroupId"]
+    assert [j["jobId"] for j in viot.list_jobs(thingGroupId=group_id)["jobs"]] == [f"job-{unique}"]
     tags = viot.list_tags_for_resource(resourceArn=created["jobArn"])["tags"]
     assert tags == [{"Key": "team", "Value": "fw"}]
     summaries = viot.list_job_executions_for_job(jobId=f"job-{unique}")["executionSummaries"]

@@ -31,7 +31,6 @@ class ExecutionStatus(StrEnum):
         return self not in (ExecutionStatus.QUEUED, ExecutionStatus.IN_PROGRESS)
 
 
-PENDING = (ExecutionStatus.QUEUED, ExecutionStatus.IN_PROGRESS)
 DEVICE_STATUSES = frozenset(
     {ExecutionStatus.IN_PROGRESS, ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.REJECTED}
 )
@@ -103,11 +102,7 @@ def device_transition(
             f"status {update.status.value} cannot be set by a device; use IN_PROGRESS, SUCCEEDED, FAILED or REJECTED",
             field="status",
         )
-    if update.expected_version is not None and update.expected_version != execution.version:
-        raise VersionConflict(
-            f"expectedVersion {update.expected_version} does not match the execution's version {execution.version}",
-            field="expectedVersion",
-        )
+    check_expected_version(execution, update.expected_version)
     current = execution.status
     if current.terminal or (current == ExecutionStatus.IN_PROGRESS and update.status == ExecutionStatus.REJECTED):
         raise InvalidStateTransition(
@@ -164,8 +159,18 @@ def rejoined(execution: Execution, now: datetime) -> Execution:
                      ExecutionStatus.QUEUED, now, now)
 
 
-def canceled(execution: Execution, *, force: bool, details: Mapping[str, str] | None, now: datetime) -> Execution:
+def check_expected_version(execution: Execution, expected: int | None) -> None:
+    if expected is not None and expected != execution.version:
+        raise VersionConflict(
+            f"expectedVersion {expected} does not match the execution's version {execution.version}",
+            field="expectedVersion",
+        )
+
+
+def canceled(execution: Execution, *, force: bool, details: Mapping[str, str] | None, now: datetime,
+             expected_version: int | None = None) -> Execution:
     """Cancel by the service: QUEUED always, IN_PROGRESS only with force; terminal ones cannot be."""
+    check_expected_version(execution, expected_version)
     if execution.status.terminal or (execution.status == ExecutionStatus.IN_PROGRESS and not force):
         need = "force" if execution.status == ExecutionStatus.IN_PROGRESS else "a non-terminal execution"
         raise InvalidStateTransition(

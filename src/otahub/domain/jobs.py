@@ -208,7 +208,6 @@ class Job:
     document_parameters: Mapping[str, str] | None = None
     document_before_substitution: str | None = None  # the template's text when parameters were filled in
     destination_package_versions: tuple[str, ...] = ()
-    rollout_started_at: datetime | None = None  # when the first execution could be notified
     notified: int = 0  # executions ever created for a thing's first attempt (exponential rollout)
     bucket_start: datetime | None = None  # the current rollout minute and what it dispatched
     bucket_count: int = 0

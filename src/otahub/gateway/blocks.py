@@ -43,7 +43,7 @@ def bitmap_bits(bitmap: bytes) -> Iterator[int]:
 
 def decode_bitmap(bitmap: bytes, offset: int) -> list[int]:
     """The block numbers a bitmap names, ascending."""
-    return [offset + j for j in bitmap_bits(bitmap)]
+    return list(decode_lazily(bitmap, offset))
 
 
 def encode_bitmap(blocks: Iterable[int], offset: int) -> bytes:

@@ -37,7 +37,7 @@ class DeviceJobs:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
-        self.rules = EngineRules(clock)
+        self.rules = EngineRules()
 
     def state(self, thing: str, job_id: str, number: int | None) -> Execution | None:
         """The stored execution, terminal ones too (what a refused update shows the device), or None."""

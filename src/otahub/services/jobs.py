@@ -14,7 +14,6 @@ from otahub.domain.errors import (
     InvalidInput,
     InvalidStateTransition,
     NotFound,
-    VersionConflict,
 )
 from otahub.domain.executions import (
     Execution,
@@ -29,7 +28,6 @@ from otahub.domain.jobs import (
     MAX_TARGETS,
     Job,
     JobConfig,
-    JobStatus,
     Target,
     check_config,
     check_schedule,
@@ -103,7 +101,7 @@ class JobService:
         self.objects = objects
         self.clock = clock
         self.arns = arns
-        self.rules = EngineRules(clock)
+        self.rules = EngineRules()
 
     # --- jobs ----------------------------------------------------------------------------------
 
@@ -126,7 +124,6 @@ class JobService:
             template_arn=request.template_arn, namespace_id=request.namespace_id,
             document_parameters=request.document_parameters,
             destination_package_versions=request.destination_package_versions,
-            rollout_started_at=now if initial_status(config.scheduling, now) == JobStatus.IN_PROGRESS else None,
             document_before_substitution=before if before != document else None,
         )
         with self.uow(write=True) as tx:
@@ -173,6 +170,13 @@ class JobService:
                                    field="targets")
             targets.append(Target(parsed[0], parsed[1], arn))
         return tuple(dict.fromkeys(targets))
+
+    def check_targets(self, arns: Sequence[str]) -> tuple[Target, ...]:
+        """The targets of a job-to-be: thing or thing-group ARNs of this account that exist."""
+        targets = self._targets(arns)
+        with self.uow() as tx:
+            _check_targets_exist(tx, targets)
+        return targets
 
     def _template_from_arn(self, tx: UnitOfWork, arn: str | None) -> JobTemplate | None:
         if arn is None:
@@ -308,11 +312,8 @@ class JobService:
         with self.uow(write=True) as tx:
             job = find_job(tx, job_id)
             execution = find_execution(tx, job_id, thing, None)
-            if expected_version is not None and expected_version != execution.version:
-                raise VersionConflict(
-                    f"expectedVersion {expected_version} does not match the execution's version {execution.version}",
-                    field="expectedVersion")
-            self.rules.changed(tx, job, execution, canceled(execution, force=force, details=details, now=now), now)
+            after = canceled(execution, force=force, details=details, now=now, expected_version=expected_version)
+            self.rules.changed(tx, job, execution, after, now)
 
     def delete_execution(self, job_id: str, thing: str, number: int, force: bool) -> None:
         now = self.clock.now()

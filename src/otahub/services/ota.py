@@ -156,16 +156,11 @@ class OtaService:
             raise OtaFailure("InvalidRequestException", f"{where}: {problem}")
 
     def _check_targets(self, targets: Sequence[str]) -> None:
-        with self.uow() as tx:
-            for arn in targets:
-                parsed = self.arns.parse_iot(arn)
-                if parsed is None or parsed[0] not in ("thing", "thinggroup"):
-                    raise OtaFailure("InvalidRequestException",
-                                     f"targets: {arn} is not a thing or thing group ARN of this account")
-                kind, name = parsed
-                found = tx.things.get(name) if kind == "thing" else tx.thing_groups.get(name)
-                if found is None:
-                    raise OtaFailure("ResourceNotFoundException", f"targets: {arn} does not exist")
+        """The job's own target checks, as a reason to fail the update rather than the request."""
+        try:
+            self.jobs.check_targets(targets)
+        except DomainError as exc:
+            raise OtaFailure(_error_code(exc), f"targets: {exc.message}") from exc
 
     def _stream_for(self, update: OtaUpdate, resolved: Sequence[ResolvedFile]) -> tuple[str | None, dict[int, str]]:
         """The stream devices fetch over MQTT: one the files name, or one made for them (AFR_OTA-<uuid>)."""
@@ -199,8 +194,8 @@ class OtaService:
                 description=update.description, target_selection=update.target_selection, config=update.config,
             ))
         except DomainError as exc:
-            raise OtaFailure(type(exc).__name__, f"the job {update.expected_job_id} could not be created: "
-                                                 f"{exc.message}") from exc
+            raise OtaFailure(_error_code(exc), f"the job {update.expected_job_id} could not be created: "
+                                               f"{exc.message}") from exc
 
     def _set(self, ota_update_id: str, **changes: Any) -> OtaUpdate:
         with self.uow(write=True) as tx:
@@ -235,6 +230,11 @@ class OtaService:
         with self.uow(write=True) as tx:
             tx.ota_updates.delete(ota_update_id)
             tx.tags.drop(self.arns.ota_update(ota_update_id))
+
+
+def _error_code(error: DomainError) -> str:
+    """errorInfo's code in AWS's spelling for the kinds of failure a pipeline meets."""
+    return "ResourceNotFoundException" if isinstance(error, NotFound) else "InvalidRequestException"
 
 
 def _ota(tx: UnitOfWork, ota_update_id: str) -> OtaUpdate:

@@ -58,9 +58,6 @@ def may_dispatch(job: Job, now: datetime) -> bool:
 class EngineRules:
     """What happens inside one transaction when a job or an execution changes."""
 
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-
     def advance_job(self, tx: UnitOfWork, job: Job, now: datetime) -> Job:
         """Bring one job up to ``now``: start, end behaviour, dispatch, completion. Saves it if changed."""
         updated = self._start_if_due(job, now)
@@ -88,7 +85,7 @@ class EngineRules:
             return job
         if scheduling is not None and scheduling.starts_at is not None and scheduling.starts_at > now:
             return job
-        return replace(job, status=JobStatus.IN_PROGRESS, rollout_started_at=now)
+        return replace(job, status=JobStatus.IN_PROGRESS)
 
     def _end_if_due(self, tx: UnitOfWork, job: Job, now: datetime) -> Job:
         scheduling = job.config.scheduling
@@ -109,8 +106,6 @@ class EngineRules:
         counts = tx.jobs.counts(job.job_id)
         if counts.pending_targets == 0:
             return job
-        origin = job.rollout_started_at or now
-        job = replace(job, rollout_started_at=origin)
         bucket = current_bucket(job, now)
         rate = minute_rate(job, bucket, counts.of(ExecutionStatus.SUCCEEDED))
         created = tx.jobs.dispatch(job.job_id, budget(rate, bucket), now)
@@ -151,7 +146,7 @@ class RolloutEngine:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self.uow = uow
         self.clock = clock
-        self.rules = EngineRules(clock)
+        self.rules = EngineRules()
 
     def tick(self) -> None:
         now = self.clock.now()

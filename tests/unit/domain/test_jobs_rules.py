@@ -389,7 +389,7 @@ def rolling_job(rollout: RolloutConfig) -> Job:
     return Job(
         job_id="job", targets=(), target_selection="SNAPSHOT", document="{}", document_source=None,
         description=None, config=JobConfig(rollout=rollout), status=JobStatus.IN_PROGRESS, created_at=T0,
-        updated_at=T0, rollout_started_at=T0,
+        updated_at=T0,
     )
 
 

@@ -131,7 +131,7 @@ def _job(row: Row[Any], targets: Sequence[Target]) -> Job:
         document_parameters=extra.get("document_parameters"),
         document_before_substitution=extra.get("document_before_substitution"),
         destination_package_versions=tuple(extra.get("destination_package_versions", ())),
-        rollout_started_at=row.rollout_started_at, notified=row.notified, bucket_start=row.bucket_start,
+        notified=row.notified, bucket_start=row.bucket_start,
         bucket_count=row.bucket_count,
     )
 
@@ -147,7 +147,7 @@ def _job_values(job: Job) -> dict[str, Any]:
                   "destination_package_versions": list(job.destination_package_versions)},
         "force_canceled": job.force_canceled, "reason_code": job.reason_code, "comment": job.comment,
         "created_at": job.created_at, "updated_at": job.updated_at, "completed_at": job.completed_at,
-        "rollout_started_at": job.rollout_started_at, "notified": job.notified, "bucket_start": job.bucket_start,
+        "notified": job.notified, "bucket_start": job.bucket_start,
         "bucket_count": job.bucket_count,
     }
 

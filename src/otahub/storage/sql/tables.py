@@ -233,7 +233,6 @@ jobs = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("completed_at", UtcDateTime()),
-    Column("rollout_started_at", UtcDateTime()),
     Column("notified", Integer, nullable=False),
     Column("bucket_start", UtcDateTime()),
     Column("bucket_count", Integer, nullable=False),
@@ -363,6 +362,7 @@ thing_principals = Table(
     Column("exclusive", Boolean, nullable=False),
     Column("seq", Integer, nullable=False),  # attachment order, for stable pages
     Index("ix_thing_principals_principal", "principal"),
+    Index("ix_thing_principals_seq", "seq"),  # attach takes max(seq) + 1: an index lookup, not a scan
 )
 
 # otahub's own CA (signs the certificates CreateKeysAndCertificate makes); one row.

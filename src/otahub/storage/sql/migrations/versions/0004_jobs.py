@@ -43,7 +43,6 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('completed_at', sa.DateTime(), nullable=True),
-    sa.Column('rollout_started_at', sa.DateTime(), nullable=True),
     sa.Column('notified', sa.Integer(), nullable=False),
     sa.Column('bucket_start', sa.DateTime(), nullable=True),
     sa.Column('bucket_count', sa.Integer(), nullable=False),
