@@ -274,6 +274,9 @@ def _external_broker(address: BrokerAddress, devices: DeviceJobs, streams: Strea
 
 
 def _take_notices(devices: DeviceJobs, limit: int) -> list[str]:
+    with devices.uow() as tx:  # a read first: an idle outbox takes no write lock twice a second
+        if not tx.jobs.has_notices():
+            return []
     with devices.uow(write=True) as tx:
         return tx.jobs.take_notices(limit)
 

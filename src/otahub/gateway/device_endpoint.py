@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from otahub.gateway.messages import Outgoing
+from otahub.gateway.mqtt.topics import TopicError, parse_topic_filter
 
 AWS_THINGS = "$aws/things/"
 AFTER_PUBLISH_DRAIN = 50
@@ -69,11 +70,13 @@ class DeviceTopics:
         return replies
 
     def may_subscribe(self, client: Client, topic_filter: str) -> bool:
-        if not topic_filter.startswith("$"):
+        try:
+            inner = parse_topic_filter(topic_filter, allow_shared=True).filter  # $share/{group}/f: f decides
+        except TopicError:
+            return False
+        if not inner.startswith("$"):
             return True
-        if topic_filter.startswith("$share/"):
-            return self.may_subscribe(client, topic_filter.split("/", 2)[2] if topic_filter.count("/") >= 2 else "")
-        found = topic_thing(topic_filter)
+        found = topic_thing(inner)
         return found is not None and found[0] in client.things
 
 

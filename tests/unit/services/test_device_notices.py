@@ -148,3 +148,15 @@ def test_reads_note_nothing(store: Store) -> None:
     store.engine.tick()
     store.engine.next_due()
     assert store.taken() == []
+
+
+def test_an_empty_outbox_is_seen_without_taking_from_it(store: Store) -> None:
+    with store.uow() as tx:
+        assert not tx.jobs.has_notices()
+    store.fleet("dev1")
+    store.job("j", "dev1")
+    with store.uow() as tx:
+        assert tx.jobs.has_notices()
+    assert store.taken() == ["dev1"]
+    with store.uow() as tx:
+        assert not tx.jobs.has_notices()

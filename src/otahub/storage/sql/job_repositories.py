@@ -493,6 +493,9 @@ class SqlJobs:
         if names:
             self.conn.execute(self._insert_notices(), [{"thing_name": n, "noted_at": now} for n in names])
 
+    def has_notices(self) -> bool:
+        return self.conn.execute(select(device_notices.c.thing_name).limit(1)).first() is not None
+
     def take_notices(self, limit: int) -> list[str]:
         """Up to ``limit`` noted things, longest waiting first, removed from the outbox."""
         query = select(device_notices.c.thing_name).order_by(
