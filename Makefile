@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/otahub serve --demo
+	$(VENV)/bin/otahub demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -60,7 +60,8 @@ class Endpoints:
     """Where otahub is reached; the CLI sets ``http`` once its socket is bound."""
 
     http: str = "http://127.0.0.1:4680"
-    mqtt_port: int | None = None
+    mqtt_port: int | None = None  # TLS
+    mqtt_plain_port: int | None = None
     notifier: Notifier | None = None  # pushes notify / notify-next, with the MQTT endpoint
     pushes: asyncio.Task[None] | None = None  # the notify / notify-next pusher, while MQTT runs
 
@@ -179,7 +180,7 @@ async def _start(ota: OtaService, ticker: EngineTicker | None, broker: Broker | 
         print(f"  mqtt (TLS, client certificates) listening on {settings.host}:{endpoints.mqtt_port}; "
               f"devices trust {ca_file}", flush=True)
     if settings.mqtt_plain_port is not None:
-        port = await broker.start(settings.host, settings.mqtt_plain_port)
+        port = endpoints.mqtt_plain_port = await broker.start(settings.host, settings.mqtt_plain_port)
         print(f"  mqtt (plain TCP, the client id names the thing) listening on {settings.host}:{port}", flush=True)
     if endpoints.notifier is not None:
         endpoints.pushes = asyncio.get_running_loop().create_task(_push_notices(endpoints.notifier))

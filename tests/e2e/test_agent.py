@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from otahub.device.document import Execution
 from otahub.device.download import RangedDownloader
 from otahub.device.http_jobs import HttpJobs
 from otahub.device.slots import SlotStore
+from otahub.device.sources import HttpSource
 from otahub.device.status import AppVersion, Details
 from tests.e2e.jobs_helpers import device, fleet, viot, vserver
 from tests.e2e.test_ota_updates import ROLE, signer
@@ -39,15 +41,18 @@ class Recorder:
     described: int = 0
     on_update: Callable[[str, Details], None] | None = None
 
-    def start_next(self) -> Execution | None:
-        return self.inner.start_next()
+    async def start_next(self) -> Execution | None:
+        return await self.inner.start_next()
 
-    def describe(self, job_id: str) -> Execution:
+    async def describe(self, job_id: str) -> Execution:
         self.described += 1
-        return self.inner.describe(job_id)
+        return await self.inner.describe(job_id)
 
-    def update(self, job_id: str, job_status: str, details: Details) -> None:
-        self.inner.update(job_id, job_status, details)
+    async def wait_for_work(self, seconds: float) -> None:
+        await self.inner.wait_for_work(seconds)
+
+    async def update(self, job_id: str, job_status: str, details: Details) -> None:
+        await self.inner.update(job_id, job_status, details)
         self.updates.append((job_status, details))
         if self.on_update is not None:
             self.on_update(job_status, details)
@@ -89,7 +94,7 @@ def make_agent(server: OtahubServer, thing: str, slots: Path, certs: Path, *,
     store.provision(OLD_IMAGE, V1)
     recorder = Recorder(HttpJobs(server.client("iot-jobs-data"), thing))
     agent = Agent(recorder, store, certs, boot=lambda _image: reports, self_test=self_test,
-                  downloader=RangedDownloader(slots / "download", block_size=1024, backoff=0))
+                  sources=[HttpSource(RangedDownloader(slots / "download", block_size=1024, backoff=0))])
     return agent, recorder
 
 
@@ -112,7 +117,7 @@ def test_update_to_succeeded_in_process_and_by_the_cli(vserver: OtahubServer, vi
             vserver.advance_clock(3600)
 
     recorder.on_update = expire_the_url
-    outcome = agent.run_once()
+    outcome = asyncio.run(agent.run_once())
     assert outcome is not None and (outcome.status, outcome.details) == ("SUCCEEDED", ACCEPTED)
     assert recorder.updates == [
         ("IN_PROGRESS", {"receive": "1/71"}),
@@ -125,7 +130,7 @@ def test_update_to_succeeded_in_process_and_by_the_cli(vserver: OtahubServer, vi
     assert execution_on_server(viot, job_id, names[0]) == ("SUCCEEDED", ACCEPTED)
     assert (agent.store.active, agent.store.testing, agent.store.version(), agent.version) == ("b", False, V2, V2)
     assert agent.store.active_image().read_bytes() == FIRMWARE
-    assert agent.run_once() is None  # nothing left for this thing
+    assert asyncio.run(agent.run_once()) is None  # nothing left for this thing
 
     slots = tmp_path / "slots-1"
     command = [sys.executable, "-m", "otahub.cli.agent", "--thing", names[1], "--endpoint", vserver.endpoint,
@@ -146,7 +151,7 @@ def test_tampered_image_fails_on_its_signature(vserver: OtahubServer, viot: Any,
                                                tmp_path: Path) -> None:
     job_id, names = ota_update(vserver, viot, unique, signer, tamper=True)
     agent, recorder = make_agent(vserver, names[0], tmp_path / "slots", certs_dir(tmp_path, signer))
-    outcome = agent.run_once()
+    outcome = asyncio.run(agent.run_once())
     failure = {"reason": "0xe3000000: 0xfffffffe"}  # OtaPalSignatureCheckFailed: IngestResultSigCheckFail
     assert outcome is not None and (outcome.status, outcome.details) == ("FAILED", failure)
     assert "does not verify" in outcome.message
@@ -170,7 +175,7 @@ def test_failing_self_test_rolls_back(vserver: OtahubServer, viot: Any, unique: 
 
     agent, recorder = make_agent(vserver, names[0], tmp_path / "slots", certs_dir(tmp_path, signer),
                                  self_test=self_test)
-    outcome = agent.run_once()
+    outcome = asyncio.run(agent.run_once())
     rejected = {"reason": "rejected: 0x00000000"}
     assert outcome is not None and (outcome.status, outcome.details) == ("FAILED", rejected)
     assert tested == [FIRMWARE]  # the new image ran its test from the switched-to slot
@@ -187,7 +192,7 @@ def test_an_image_reporting_the_running_version_is_rejected(vserver: OtahubServe
                                                             signer: Signer, tmp_path: Path) -> None:
     job_id, names = ota_update(vserver, viot, unique, signer)
     agent, recorder = make_agent(vserver, names[0], tmp_path / "slots", certs_dir(tmp_path, signer), reports=V1)
-    outcome = agent.run_once()
+    outcome = asyncio.run(agent.run_once())
     same_version = {"reason": "rejected: 0x00000010"}  # OtaErrSameFirmwareVersion
     assert outcome is not None and (outcome.status, outcome.details) == ("FAILED", same_version)
     assert recorder.updates[-2] == ("IN_PROGRESS", {"self_test": "ready", "updatedBy": "0x01000000"})

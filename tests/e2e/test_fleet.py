@@ -10,7 +10,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from otahub.device.fleet import Fate, Fleet, Mix
+from otahub.device.fleet import Fate, Fleet, HttpAccess, Mix
 from tests.e2e.jobs_helpers import ARN, fleet, viot, vserver
 from tests.e2e.test_agent import FIRMWARE, Signer, certs_dir, execution_on_server
 from tests.e2e.test_ota_updates import ROLE, signer
@@ -49,9 +49,9 @@ def test_a_fleet_with_failures_completes_the_job(vserver: OtahubServer, viot: An
     chosen = [name for name in names if mix.plan(name).fate is Fate.FAIL]
     assert len(chosen) == 3  # seed 0 over these names
     job_id = ota_update(vserver, viot, "fleet-fw", group, signer)
-    devices = Fleet(vserver.endpoint, REGION, vserver.access_key_id, vserver.secret_access_key, names,
-                    tmp_path / "fleet", certs_dir(tmp_path, signer), mix, block_size=8 * 1024)
-    summary = devices.run(rounds=3, poll_seconds=0.1)
+    access = HttpAccess(vserver.endpoint, REGION, vserver.access_key_id, vserver.secret_access_key)
+    devices = Fleet(names, tmp_path / "fleet", certs_dir(tmp_path, signer), mix, http=access, block_size=8 * 1024)
+    summary = devices.run_sync(rounds=3, poll_seconds=0.1)
 
     assert summary.counts == {"FAILED": 3, "SUCCEEDED": 9}
     assert [result.thing for result in summary.results if result.status == "FAILED"] == chosen
@@ -65,7 +65,7 @@ def test_a_fleet_with_failures_completes_the_job(vserver: OtahubServer, viot: An
         expected = ("FAILED", FAILED_SELF_TEST) if name in chosen else ("SUCCEEDED", ACCEPTED)
         assert execution_on_server(viot, job_id, name) == expected
 
-    again = devices.run(rounds=2, poll_seconds=0)  # every device is done: no job, the slots as they were left
+    again = devices.run_sync(rounds=2, poll_seconds=0)  # every device is done: no job, the slots as they were left
     assert again.counts == {"NO_JOB": 12}
 
 

@@ -17,6 +17,7 @@ from otahub import __version__
 from otahub.app import App, build_app
 from otahub.cli.agent import agent
 from otahub.cli.clock import clock
+from otahub.cli.demo import demo
 from otahub.cli.firmware import firmware
 from otahub.cli.simulate import simulate
 from otahub.config import ADDRESSING_STYLES, BLOB_STORES, DEFAULT_PORT, DEVICE_DOWNLOADS, Settings, SettingsError
@@ -38,6 +39,7 @@ main.add_command(firmware)
 main.add_command(clock)
 main.add_command(agent)
 main.add_command(simulate)
+main.add_command(demo)
 
 
 def _env_option(flag: str, **kwargs: Any) -> Callable[[F], F]:
@@ -259,7 +261,7 @@ def serve(
     app.endpoints.http = endpoint
     _announce(app, settings, endpoint)
     if demo:
-        from otahub.cli.demo import run_demo
+        from otahub.cli.serve_demo import run_demo
 
         threading.Thread(target=run_demo, args=(endpoint, settings.region, app.credentials), daemon=True).start()
     config = uvicorn.Config(

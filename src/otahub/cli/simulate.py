@@ -17,7 +17,8 @@ import click
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from otahub.device.fleet import ERROR, NO_JOB, Fleet, Mix, Summary
+from otahub.device.fleet import ERROR, NO_JOB, Fleet, HttpAccess, Mix, Summary
+from otahub.device.mqtt_link import MqttEndpoint
 
 
 def _latency(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
@@ -68,6 +69,11 @@ def format_summary(summary: Summary) -> str:
 @click.option("--prefix", required=True, help="Thing names are PREFIX-0000, PREFIX-0001, ...")
 @click.option("--endpoint", "--endpoint-url", "endpoint", required=True, envvar="OTAHUB_ENDPOINT",
               help="The otahub server, e.g. http://127.0.0.1:4680.")
+@click.option("--mqtt", "mqtt", default=None,
+              help="HOST:PORT of otahub's plain MQTT endpoint: devices take jobs and streams over MQTT.")
+@click.option("--mqtt-protocol", type=click.Choice(["3.1.1", "5"]), default="3.1.1", show_default=True)
+@click.option("--drop-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of MQTT devices that lose their connection mid-download once (and resume).")
 @click.option("--create-things", is_flag=True, help="Create the things and the group first, and add them to it.")
 @click.option("--group", default=None, help="The thing group for --create-things; default: the prefix.")
 @click.option("--signer-certs", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -86,13 +92,15 @@ def format_summary(summary: Summary) -> str:
 @click.option("--poll-seconds", default=1.0, show_default=True, type=click.FloatRange(0, 3600),
               help="Wait between a device's rounds that found no job.")
 @click.option("--region", default="us-east-1", envvar="AWS_DEFAULT_REGION", show_default=True)
-def simulate(devices: int, prefix: str, endpoint: str, create_things: bool, group: str | None, signer_certs: Path,
-             work_dir: Path, failure_rate: float, reject_rate: float, latency_ms: tuple[int, int], seed: int,
-             rounds: int, poll_seconds: float, region: str) -> None:
-    """Run a simulated fleet of HTTP devices through their pending OTA jobs and print what each one did."""
+def simulate(devices: int, prefix: str, endpoint: str, mqtt: str | None, mqtt_protocol: str, drop_rate: float,
+             create_things: bool, group: str | None, signer_certs: Path, work_dir: Path, failure_rate: float,
+             reject_rate: float, latency_ms: tuple[int, int], seed: int, rounds: int, poll_seconds: float,
+             region: str) -> None:
+    """Run a simulated fleet of devices through their pending OTA jobs and print what each one did."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        mix = Mix(failure_rate, reject_rate, latency_ms, seed)
+        mix = Mix(failure_rate, reject_rate, latency_ms, seed, drop_rate)
+        broker = MqttEndpoint.parse(mqtt, protocol=5 if mqtt_protocol == "5" else 4) if mqtt else None
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     things = thing_names(prefix, devices)
@@ -101,7 +109,8 @@ def simulate(devices: int, prefix: str, endpoint: str, create_things: bool, grou
                            config=Config(connect_timeout=10, read_timeout=30, retries={"max_attempts": 3}))
         provision_things(iot, things, group or prefix)
         click.echo(f"created {devices} things in group {group or prefix}")
-    summary = Fleet(endpoint, region, None, None, things, work_dir, signer_certs, mix).run(rounds, poll_seconds)
+    fleet = Fleet(things, work_dir, signer_certs, mix, http=HttpAccess(endpoint, region), mqtt=broker)
+    summary = fleet.run_sync(rounds, poll_seconds)
     click.echo(format_summary(summary))
     if any(result.status in (NO_JOB, ERROR) for result in summary.results):
         raise SystemExit(1)

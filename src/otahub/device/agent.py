@@ -18,8 +18,9 @@ restarted agent continues the same way: start-next hands back the IN_PROGRESS ex
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +29,7 @@ from otahub.device import status
 from otahub.device.document import DocumentError, Execution, OtaFile, parse_document
 from otahub.device.download import DownloadError, RangedDownloader, SizeMismatch
 from otahub.device.slots import SlotStore
+from otahub.device.sources import FileSource, HttpSource
 from otahub.device.status import AppVersion, Details
 from otahub.device.verify import check_image
 
@@ -38,16 +40,19 @@ SelfTest = Callable[[Path], bool]  # the booted image's own checks: True to keep
 
 
 class JobsTransport(Protocol):
-    """The device side of AWS IoT Jobs the agent needs (iot-jobs-data over HTTP, later the MQTT topics)."""
+    """The device side of AWS IoT Jobs the agent needs: iot-jobs-data over HTTP, or the jobs MQTT topics."""
 
-    def start_next(self) -> Execution | None:
+    async def start_next(self) -> Execution | None:
         """StartNextPendingJobExecution: the next pending execution, now IN_PROGRESS; None when there is none."""
 
-    def describe(self, job_id: str) -> Execution:
+    async def describe(self, job_id: str) -> Execution:
         """DescribeJobExecution with its job document (fresh presigned URLs)."""
 
-    def update(self, job_id: str, job_status: str, details: Details) -> None:
+    async def update(self, job_id: str, job_status: str, details: Details) -> None:
         """UpdateJobExecution with a status and statusDetails."""
+
+    async def wait_for_work(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for a job to arrive (notify-next over MQTT; plain waiting over HTTP)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,141 +65,145 @@ class Outcome:
 
 class Agent:
     def __init__(self, transport: JobsTransport, store: SlotStore, signer_certs: Path, *, boot: Boot,
-                 self_test: SelfTest | None = None, downloader: RangedDownloader | None = None,
+                 self_test: SelfTest | None = None, sources: Sequence[FileSource] | None = None,
                  version: AppVersion | None = None) -> None:
         self.transport = transport
         self.store = store
         self.signer_certs = signer_certs
         self.boot = boot
         self.self_test: SelfTest = self_test or (lambda _image: True)
-        self.downloader = downloader or RangedDownloader(store.root / "download")
+        default = (HttpSource(RangedDownloader(store.root / "download")),)
+        self.sources: tuple[FileSource, ...] = tuple(sources or default)
         self.version = store.version() or version or AppVersion(0, 0, 0)  # the running image's version
 
-    def run_once(self) -> Outcome | None:
+    async def run_once(self) -> Outcome | None:
         """Handle the next pending job to its end (or to a failure); None when no job is pending."""
-        execution = self.transport.start_next()
+        execution = await self.transport.start_next()
         if execution is None:
             if self.store.testing:  # booted into an image under test, but its job is gone
                 self.store.rollback()
                 self.version = self.store.version() or self.version
             return None
         if "self_test" in execution.status_details:
-            return self._after_boot(execution)
-        return self._update(execution)
+            return await self._after_boot(execution)
+        return await self._update(execution)
 
-    def run(self, *, until: Callable[[], bool], poll: Callable[[], None]) -> list[Outcome]:
-        """Handle jobs until ``until()``; ``poll()`` waits between empty polls."""
+    async def run(self, *, until: Callable[[], bool], poll_seconds: float) -> list[Outcome]:
+        """Handle jobs until ``until()``, waiting up to ``poll_seconds`` for work between empty rounds."""
         outcomes: list[Outcome] = []
         while not until():
-            outcome = self.run_once()
+            outcome = await self.run_once()
             if outcome is None:
-                poll()
+                await self.transport.wait_for_work(poll_seconds)
             else:
                 outcomes.append(outcome)
         return outcomes
 
     # -- download, verify, install, reboot
 
-    def _update(self, execution: Execution) -> Outcome:
+    def _source(self, spec: OtaFile) -> FileSource | None:
+        return next((source for source in self.sources if source.serves(spec)), None)
+
+    async def _update(self, execution: Execution) -> Outcome:
         job_id = execution.job_id
         try:
             spec = parse_document(execution.document)
         except DocumentError as exc:
-            return self._fail(job_id, status.failed(status.OTA_ERR_JOB_PARSER_ERROR, 0), str(exc))
-        if "HTTP" not in spec.protocols or not spec.url:
-            return self._fail(job_id, status.failed(status.OTA_ERR_INVALID_DATA_PROTOCOL, 0),
-                              "the document offers no HTTP download (update_data_url)")
+            return await self._fail(job_id, status.failed(status.OTA_ERR_JOB_PARSER_ERROR, 0), str(exc))
+        source = self._source(spec)
+        if source is None:
+            return await self._fail(job_id, status.failed(status.OTA_ERR_INVALID_DATA_PROTOCOL, 0),
+                                    f"no way to fetch the file: the document offers {', '.join(spec.protocols)}")
         try:
-            image = self._download(execution, spec)
+            image = await self._download(execution, spec, source)
         except SizeMismatch as exc:
-            self.downloader.discard()
-            return self._fail(job_id, status.failed(status.pal_status(status.OTA_PAL_FILE_CLOSE),
-                                                    status.INGEST_RESULT_BAD_DATA), str(exc))
+            source.discard()
+            return await self._fail(job_id, status.failed(status.pal_status(status.OTA_PAL_FILE_CLOSE),
+                                                          status.INGEST_RESULT_BAD_DATA), str(exc))
         except DownloadError as exc:
-            self.downloader.discard()
-            return self._fail(job_id, status.failed(status.OTA_ERR_MOMENTUM_ABORT, 0), str(exc))
+            source.discard()
+            return await self._fail(job_id, status.failed(status.OTA_ERR_MOMENTUM_ABORT, 0), str(exc))
         problem = check_image(image, spec, self.signer_certs)
         if problem is not None:
-            self.downloader.discard()
-            return self._fail(job_id, status.failed(problem.error, problem.sub_error), problem.message)
-        self.store.install(image)
-        self.downloader.discard()
-        self.transport.update(job_id, "IN_PROGRESS", status.self_test_ready(self.version))
+            source.discard()
+            return await self._fail(job_id, status.failed(problem.error, problem.sub_error), problem.message)
+        await asyncio.to_thread(self.store.install, image)
+        source.discard()
+        await self.transport.update(job_id, "IN_PROGRESS", status.self_test_ready(self.version))
         self.store.switch()
         log.info("%s: rebooting into slot %s", job_id, self.store.active)
-        rebooted = self.transport.start_next()  # what the new image does first: ask for its job
+        rebooted = await self.transport.start_next()  # what the new image does first: ask for its job
         if rebooted is None or rebooted.job_id != job_id or "self_test" not in rebooted.status_details:
             self.store.rollback()
             self.version = self.store.version() or self.version
             return Outcome(job_id, "FAILED", {}, "the job was gone after the reboot; rolled back")
-        return self._after_boot(rebooted)
+        return await self._after_boot(rebooted)
 
-    def _download(self, execution: Execution, spec: OtaFile) -> Path:
-        first = spec.url or ""
+    async def _download(self, execution: Execution, spec: OtaFile, source: FileSource) -> Path:
+        async def fresh() -> OtaFile:
+            return parse_document((await self.transport.describe(execution.job_id)).document)
 
-        def urls(fresh: bool) -> str:
-            if not fresh:
-                return first
-            return parse_document(self.transport.describe(execution.job_id).document).url or first
-
-        def on_block(received: int, total: int) -> None:
+        async def on_block(received: int, total: int) -> None:
             if status.should_report_block(received):
-                self.transport.update(execution.job_id, "IN_PROGRESS", status.receive(received, total))
+                await self.transport.update(execution.job_id, "IN_PROGRESS", status.receive(received, total))
 
         key = f"{execution.job_id}#{execution.execution_number}"
-        return self.downloader.download(key, spec.size, urls, on_block)
+        return await source.fetch(key, spec, fresh, on_block)
 
     # -- the new image, booted
 
-    def _after_boot(self, execution: Execution) -> Outcome:
+    async def _after_boot(self, execution: Execution) -> Outcome:
         job_id = execution.job_id
         old_word = status.parse_updated_by(execution.status_details.get("updatedBy")) or 0
         old = AppVersion.from_word(old_word)
         if not self.store.testing and self.store.state.pending and execution.status_details["self_test"] == "ready":
             self.store.switch()  # power was lost between "ready" and the reboot: reboot now
         if not self.store.testing:
-            return self._not_testing(job_id, old_word)
+            return await self._not_testing(job_id, old_word)
         if execution.status_details.get("self_test") == "active":  # reset while testing: the test did not pass
-            return self._roll_back(job_id, status.rejected(status.SELF_TEST_REJECTED), "the self-test was interrupted")
+            return await self._roll_back(job_id, status.rejected(status.SELF_TEST_REJECTED),
+                                         "the self-test was interrupted")
         image = self.store.active_image()
         try:
             new = self.boot(image)
         except Exception as exc:
             log.exception("%s: the new image did not boot", job_id)
-            return self._roll_back(job_id, status.failed(status.OTA_ERR_ACTIVATE_FAILED, 0), f"boot failed: {exc}")
+            return await self._roll_back(job_id, status.failed(status.OTA_ERR_ACTIVATE_FAILED, 0),
+                                         f"boot failed: {exc}")
         if new.word <= old_word:
             same = new.word == old_word
             code = status.OTA_ERR_SAME_FIRMWARE_VERSION if same else status.OTA_ERR_DOWNGRADE_NOT_ALLOWED
-            return self._roll_back(job_id, status.rejected(code), f"v{new} is not newer than v{old}")
-        self.transport.update(job_id, "IN_PROGRESS", status.self_test_active(new))
+            return await self._roll_back(job_id, status.rejected(code), f"v{new} is not newer than v{old}")
+        await self.transport.update(job_id, "IN_PROGRESS", status.self_test_active(new))
         try:
             passed = self.self_test(image)
         except Exception:
             log.exception("%s: the self-test raised", job_id)
             passed = False
         if not passed:
-            return self._roll_back(job_id, status.rejected(status.SELF_TEST_REJECTED), "the self-test failed")
+            return await self._roll_back(job_id, status.rejected(status.SELF_TEST_REJECTED), "the self-test failed")
         self.store.commit(new)
         self.version = new
-        return self._finish(job_id, "SUCCEEDED", status.accepted(new, old), "")
+        return await self._finish(job_id, "SUCCEEDED", status.accepted(new, old), "")
 
-    def _not_testing(self, job_id: str, old_word: int) -> Outcome:
+    async def _not_testing(self, job_id: str, old_word: int) -> Outcome:
         """A job in self-test while no image is: committed before a restart lost the report, or a mismatch."""
         current, previous = self.store.version(), self.store.version(self.store.inactive)
         if current is not None and previous is not None and previous < current and current.word >= old_word:
-            return self._finish(job_id, "SUCCEEDED", status.accepted(current, previous), "committed before a restart")
-        return self._fail(job_id, status.rejected(status.OTA_ERR_IMAGE_STATE_MISMATCH),
-                          "the job is in self-test but no image is under test")
+            return await self._finish(job_id, "SUCCEEDED", status.accepted(current, previous),
+                                      "committed before a restart")
+        return await self._fail(job_id, status.rejected(status.OTA_ERR_IMAGE_STATE_MISMATCH),
+                                "the job is in self-test but no image is under test")
 
-    def _roll_back(self, job_id: str, details: Details, message: str) -> Outcome:
+    async def _roll_back(self, job_id: str, details: Details, message: str) -> Outcome:
         self.store.rollback()
         self.version = self.store.version() or self.version
-        return self._fail(job_id, details, f"{message}; rolled back to slot {self.store.active}")
+        return await self._fail(job_id, details, f"{message}; rolled back to slot {self.store.active}")
 
-    def _fail(self, job_id: str, details: Details, message: str) -> Outcome:
-        return self._finish(job_id, "FAILED", details, message)
+    async def _fail(self, job_id: str, details: Details, message: str) -> Outcome:
+        return await self._finish(job_id, "FAILED", details, message)
 
-    def _finish(self, job_id: str, job_status: str, details: Details, message: str) -> Outcome:
+    async def _finish(self, job_id: str, job_status: str, details: Details, message: str) -> Outcome:
         log.info("%s: %s %s %s", job_id, job_status, details, message)
-        self.transport.update(job_id, job_status, details)
+        await self.transport.update(job_id, job_status, details)
         return Outcome(job_id, job_status, details, message)

@@ -53,6 +53,7 @@ class OtaFile:
     certfile: str | None
     url: str | None
     signature: Signature | None
+    stream: str | None = None  # afr_ota.streamname: the MQTT stream that carries the file (fileid in it)
 
 
 def parse_document(text: str | None) -> OtaFile:
@@ -75,7 +76,7 @@ def parse_document(text: str | None) -> OtaFile:
     return OtaFile(
         protocols=tuple(protocols), size=_uint(entry, "filesize"), file_id=_uint(entry, "fileid"),
         file_type=_uint(entry, "fileType", 0), filepath=_text(entry, "filepath"), certfile=_text(entry, "certfile"),
-        url=_text(entry, "update_data_url"), signature=_signature(entry),
+        url=_text(entry, "update_data_url"), signature=_signature(entry), stream=_text(ota, "streamname"),
     )
 
 

@@ -1,28 +1,31 @@
-"""A simulated fleet: many reference agents (``agent.py``) over iot-jobs-data, each with a fate from a ``Mix``.
+"""A simulated fleet: many reference agents (``agent.py``) in one asyncio loop, each with a fate from a ``Mix``.
 
-``Mix`` decides per device, from a SHA-256 of the seed and the thing name (so a device's fate is the same on
-every run and on every machine), whether it succeeds, fails its self-test, or rejects the job, and how long it
-waits before each call to the server. The failures go through the agent's own paths, unchanged::
+Devices talk to otahub over HTTP (iot-jobs-data, presigned-URL downloads) or over MQTT (the jobs topics, and
+the document's stream when it offers one, else its HTTP URL). ``Mix`` decides per device, from a SHA-256 of
+the seed and the thing name (so a device's fate is the same on every run and on every machine), whether it
+succeeds, fails its self-test, or rejects the job, whether it loses its MQTT connection half-way through a
+stream download (and resumes), and how long it waits before each call to the server. The failures go
+through the agent's own paths, unchanged::
 
     succeed  the new image boots as the running version's next build and passes its self-test -> SUCCEEDED
     fail     same boot, the self-test returns False -> rolled back to the old slot -> FAILED, rejected: 0x00000000
     reject   the new image boots reporting the running version (OtaErrSameFirmwareVersion) -> rolled back
              -> FAILED, rejected: 0x00000010
 
-``Fleet.run`` runs the devices on a bounded thread pool. Each has its slots under ``work_dir/<thing>`` and calls
-``Agent.run_once`` until it gets an outcome or its rounds run out, sleeping ``poll_seconds`` between empty
-rounds. Every wait is bounded: the rounds, the boto3 connect and read timeouts and the downloader's timeout.
+``Fleet.run`` runs every device as a task. Each has its slots under ``work_dir/<thing>`` and calls
+``Agent.run_once`` until it gets an outcome or its rounds run out, waiting up to ``poll_seconds`` for work
+between empty rounds (over MQTT a notify-next ends the wait early). Every wait is bounded: the rounds, the
+MQTT request timeout, the boto3 connect and read timeouts and the downloaders' timeouts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-import time
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -34,16 +37,21 @@ from otahub.device.agent import Agent, JobsTransport
 from otahub.device.document import Execution
 from otahub.device.download import DEFAULT_BLOCK_SIZE, RangedDownloader
 from otahub.device.http_jobs import HttpJobs
+from otahub.device.mqtt_jobs import MqttJobs
+from otahub.device.mqtt_link import MqttEndpoint, MqttLink
 from otahub.device.slots import SlotStore
+from otahub.device.sources import FileSource, HttpSource
 from otahub.device.status import AppVersion, Details
+from otahub.device.stream_download import StreamSource
 
 log = logging.getLogger(__name__)
 
-MAX_WORKERS = 32
+CONNECTS_AT_ONCE = 64
 MAX_LATENCY_MS = 60_000
 FACTORY_VERSION = AppVersion(1, 0, 0)
 NO_JOB, ERROR = "NO_JOB", "ERROR"  # a device's status when it got no outcome from the agent
-Sleep = Callable[[float], None]
+Sleep = Callable[[float], Awaitable[None]]
+ResultHook = Callable[["DeviceResult"], None]
 
 
 class Fate(StrEnum):
@@ -56,6 +64,7 @@ class Fate(StrEnum):
 class Plan:
     fate: Fate
     latency_ms: int  # before each call to the server
+    drops: bool = False  # loses its MQTT connection half-way through a stream download, once
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +75,11 @@ class Mix:
     reject_rate: float = 0.0
     latency_ms: tuple[int, int] = (0, 0)
     seed: int = 0
+    drop_rate: float = 0.0  # share of devices that lose the connection mid-download (MQTT streams)
 
     def __post_init__(self) -> None:
-        if not (0.0 <= self.failure_rate <= 1.0 and 0.0 <= self.reject_rate <= 1.0):
-            raise ValueError("failure_rate and reject_rate must be between 0 and 1")
+        if not all(0.0 <= rate <= 1.0 for rate in (self.failure_rate, self.reject_rate, self.drop_rate)):
+            raise ValueError("failure_rate, reject_rate and drop_rate must be between 0 and 1")
         if self.failure_rate + self.reject_rate > 1.0:
             raise ValueError("failure_rate + reject_rate must not exceed 1")
         low, high = self.latency_ms
@@ -87,7 +97,8 @@ class Mix:
         else:
             fate = Fate.SUCCEED
         low, high = self.latency_ms
-        return Plan(fate, low + int.from_bytes(digest[8:16], "big") % (high - low + 1))
+        drops = int.from_bytes(digest[16:24], "big") / 2**64 < self.drop_rate
+        return Plan(fate, low + int.from_bytes(digest[8:16], "big") % (high - low + 1), drops)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +110,7 @@ class DeviceResult:
     job_id: str = ""
     reason: str = ""  # the outcome's statusDetails reason
     message: str = ""
+    connects: int = 0  # MQTT connections the device made (more than 1 after a drop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,51 +129,79 @@ class _Delayed:
     def __init__(self, inner: JobsTransport, seconds: float, sleep: Sleep) -> None:
         self.inner, self.seconds, self.sleep = inner, seconds, sleep
 
-    def _wait(self) -> None:
+    async def _wait(self) -> None:
         if self.seconds > 0:
-            self.sleep(self.seconds)
+            await self.sleep(self.seconds)
 
-    def start_next(self) -> Execution | None:
-        self._wait()
-        return self.inner.start_next()
+    async def start_next(self) -> Execution | None:
+        await self._wait()
+        return await self.inner.start_next()
 
-    def describe(self, job_id: str) -> Execution:
-        self._wait()
-        return self.inner.describe(job_id)
+    async def describe(self, job_id: str) -> Execution:
+        await self._wait()
+        return await self.inner.describe(job_id)
 
-    def update(self, job_id: str, job_status: str, details: Details) -> None:
-        self._wait()
-        self.inner.update(job_id, job_status, details)
+    async def update(self, job_id: str, job_status: str, details: Details) -> None:
+        await self._wait()
+        await self.inner.update(job_id, job_status, details)
+
+    async def wait_for_work(self, seconds: float) -> None:
+        await self.inner.wait_for_work(seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class HttpAccess:
+    """otahub's HTTP endpoint and the SigV4 credentials of the iot-jobs-data calls (None: boto3's chain)."""
+
+    endpoint: str
+    region: str = "us-east-1"
+    key_id: str | None = None
+    secret: str | None = None
+
+
+@dataclass
 class Fleet:
-    def __init__(self, endpoint: str, region: str, key_id: str | None, secret: str | None, things: list[str],
-                 work_dir: Path, signer_certs_dir: Path, mix: Mix, *, version: AppVersion = FACTORY_VERSION,
-                 block_size: int = DEFAULT_BLOCK_SIZE, timeout: float = 30.0, sleep: Sleep = time.sleep) -> None:
-        if len(set(things)) != len(things):
-            raise ValueError("thing names must be unique")
-        self.endpoint, self.region, self.key_id, self.secret = endpoint, region, key_id, secret
-        self.things = list(things)
-        self.work_dir, self.signer_certs_dir, self.mix = work_dir, signer_certs_dir, mix
-        self.version, self.block_size, self.timeout, self.sleep = version, block_size, timeout, sleep
-        self.workers = max(1, min(len(self.things), MAX_WORKERS))
+    """``mqtt`` set: devices take their jobs over MQTT and prefer the stream; else over HTTP (``http``)."""
 
-    def run(self, rounds: int, poll_seconds: float) -> Summary:
+    things: list[str]
+    work_dir: Path
+    signer_certs_dir: Path
+    mix: Mix
+    http: HttpAccess | None = None
+    mqtt: MqttEndpoint | None = None
+    version: AppVersion = FACTORY_VERSION
+    block_size: int = DEFAULT_BLOCK_SIZE
+    timeout: float = 30.0
+    sleep: Sleep = asyncio.sleep
+    on_result: ResultHook | None = None
+    _gate: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(set(self.things)) != len(self.things):
+            raise ValueError("thing names must be unique")
+        if self.http is None and self.mqtt is None:
+            raise ValueError("a fleet needs an HTTP endpoint, an MQTT endpoint or both")
+
+    def run_sync(self, rounds: int, poll_seconds: float) -> Summary:
+        return asyncio.run(self.run(rounds, poll_seconds))
+
+    async def run(self, rounds: int, poll_seconds: float) -> Summary:
         """Every device to an outcome or to the end of its ``rounds``; results in the order of ``things``."""
         if rounds < 1 or poll_seconds < 0:
             raise ValueError("rounds must be at least 1 and poll_seconds not negative")
-        client = self._client()  # one client, thread-safe, shared by the devices
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="device") as pool:
-            futures = [pool.submit(self._device, client, thing, rounds, poll_seconds) for thing in self.things]
-            return Summary(tuple(future.result() for future in futures))
+        self._gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
+        client = self._client() if self.mqtt is None else None  # one boto3 client, thread-safe, for all
+        results = await asyncio.gather(*(self._device(client, thing, rounds, poll_seconds) for thing in self.things))
+        return Summary(tuple(results))
 
     def _client(self) -> Any:
-        config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, max_pool_connections=self.workers,
+        assert self.http is not None
+        config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, max_pool_connections=32,
                         retries={"max_attempts": 3, "mode": "standard"})
-        return boto3.client("iot-jobs-data", endpoint_url=self.endpoint, region_name=self.region,
-                            aws_access_key_id=self.key_id, aws_secret_access_key=self.secret, config=config)
+        return boto3.client("iot-jobs-data", endpoint_url=self.http.endpoint, region_name=self.http.region,
+                            aws_access_key_id=self.http.key_id, aws_secret_access_key=self.http.secret, config=config)
 
-    def _agent(self, client: Any, thing: str, plan: Plan) -> Agent:
+    def _agent(self, client: Any, thing: str, plan: Plan) -> tuple[Agent, MqttLink | None]:
         slots = self.work_dir / thing
         store = SlotStore.open(slots, self.version)
         if not store.active_image().exists():
@@ -172,22 +212,42 @@ class Fleet:
             running = (store.version(previous) if previous else None) or self.version
             return running if plan.fate is Fate.REJECT else running.next_build()
 
-        transport = _Delayed(HttpJobs(client, thing), plan.latency_ms / 1000, self.sleep)
+        link: MqttLink | None = None
+        sources: list[FileSource] = []
+        jobs: JobsTransport
+        if self.mqtt is not None:
+            link = MqttLink(self.mqtt, thing, gate=self._gate)
+            jobs = MqttJobs(link)
+            sources.append(StreamSource(link, slots / "stream", block_size=max(256, self.block_size),
+                                        on_received=_dropper(link) if plan.drops else None))
+        else:
+            jobs = HttpJobs(client, thing)
         downloader = RangedDownloader(slots / "download", block_size=self.block_size, timeout=self.timeout)
-        return Agent(transport, store, self.signer_certs_dir, boot=boot,
-                     self_test=lambda _image: plan.fate is not Fate.FAIL, downloader=downloader, version=self.version)
+        sources.append(HttpSource(downloader))
+        transport = _Delayed(jobs, plan.latency_ms / 1000, self.sleep)
+        agent = Agent(transport, store, self.signer_certs_dir, boot=boot,
+                      self_test=lambda _image: plan.fate is not Fate.FAIL, sources=sources, version=self.version)
+        return agent, link
 
-    def _device(self, client: Any, thing: str, rounds: int, poll_seconds: float) -> DeviceResult:
+    async def _device(self, client: Any, thing: str, rounds: int, poll_seconds: float) -> DeviceResult:
         plan = self.mix.plan(thing)
         try:
-            agent = self._agent(client, thing, plan)
+            agent, link = self._agent(client, thing, plan)
         except Exception as exc:
             log.exception("%s: the device did not start", thing)
-            return DeviceResult(thing, plan.fate, ERROR, 0, message=f"{type(exc).__name__}: {exc}")
+            return self._done(DeviceResult(thing, plan.fate, ERROR, 0, message=f"{type(exc).__name__}: {exc}"))
+        try:
+            result = await self._rounds(agent, thing, plan, rounds, poll_seconds)
+        finally:
+            if link is not None:
+                await link.close()
+        return self._done(replace(result, connects=link.connects) if link is not None else result)
+
+    async def _rounds(self, agent: Agent, thing: str, plan: Plan, rounds: int, poll_seconds: float) -> DeviceResult:
         problem = ""
         for done in range(1, rounds + 1):
             try:
-                outcome = agent.run_once()
+                outcome = await agent.run_once()
             except Exception as exc:  # a real device retries on its next poll; durable state lets it resume
                 log.warning("%s: round %d failed: %s", thing, done, exc)
                 outcome, problem = None, f"{type(exc).__name__}: {exc}"
@@ -197,5 +257,27 @@ class Fleet:
                 return DeviceResult(thing, plan.fate, outcome.status, done, outcome.job_id,
                                     outcome.details.get("reason", ""), outcome.message)
             if done < rounds:
-                self.sleep(poll_seconds)
+                try:
+                    await agent.transport.wait_for_work(poll_seconds)
+                except Exception as exc:
+                    log.warning("%s: waiting for work failed: %s", thing, exc)
+                    await self.sleep(poll_seconds)
         return DeviceResult(thing, plan.fate, ERROR if problem else NO_JOB, rounds, message=problem)
+
+    def _done(self, result: DeviceResult) -> DeviceResult:
+        if self.on_result is not None:
+            self.on_result(result)
+        return result
+
+
+def _dropper(link: MqttLink) -> Callable[[int], Awaitable[None]]:
+    """A hook for StreamSource.on_received: drop the connection once, after the first request's blocks."""
+    dropped = False
+
+    async def maybe_drop(_received: int) -> None:
+        nonlocal dropped
+        if not dropped:
+            dropped = True
+            await link.drop()
+
+    return maybe_drop

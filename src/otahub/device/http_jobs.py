@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import boto3
@@ -29,21 +32,36 @@ def _execution(raw: dict[str, Any]) -> Execution:
     )
 
 
-class HttpJobs:
-    """JobsTransport for one thing: StartNextPendingJobExecution, DescribeJobExecution, UpdateJobExecution."""
+JOBS_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="jobs-http")  # boto3 blocks
 
-    def __init__(self, client: Any, thing_name: str) -> None:
+
+class HttpJobs:
+    """JobsTransport for one thing: StartNextPendingJobExecution, DescribeJobExecution, UpdateJobExecution.
+
+    boto3 clients are thread-safe, so a fleet shares one; its calls run on ``JOBS_THREADS``.
+    """
+
+    def __init__(self, client: Any, thing_name: str, executor: ThreadPoolExecutor = JOBS_THREADS) -> None:
         self.client = client
         self.thing_name = thing_name
+        self.executor = executor
 
-    def start_next(self) -> Execution | None:
-        raw = self.client.start_next_pending_job_execution(thingName=self.thing_name).get("execution")
+    async def _call(self, method: Any, **params: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, partial(method, **params))
+
+    async def start_next(self) -> Execution | None:
+        found = await self._call(self.client.start_next_pending_job_execution, thingName=self.thing_name)
+        raw = found.get("execution")
         return _execution(raw) if raw else None
 
-    def describe(self, job_id: str) -> Execution:
-        raw = self.client.describe_job_execution(thingName=self.thing_name, jobId=job_id, includeJobDocument=True)
+    async def describe(self, job_id: str) -> Execution:
+        raw = await self._call(self.client.describe_job_execution, thingName=self.thing_name, jobId=job_id,
+                               includeJobDocument=True)
         return _execution(raw["execution"])
 
-    def update(self, job_id: str, job_status: str, details: Details) -> None:
-        self.client.update_job_execution(thingName=self.thing_name, jobId=job_id, status=job_status,
-                                         statusDetails=details)
+    async def update(self, job_id: str, job_status: str, details: Details) -> None:
+        await self._call(self.client.update_job_execution, thingName=self.thing_name, jobId=job_id,
+                         status=job_status, statusDetails=details)
+
+    async def wait_for_work(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)  # HTTP has no push: the next poll is all there is

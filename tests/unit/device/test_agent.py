@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from otahub.device.agent import Agent
 from otahub.device.document import Execution
 from otahub.device.download import RangedDownloader
 from otahub.device.slots import SlotStore
+from otahub.device.sources import HttpSource
 from otahub.device.status import AppVersion, Details
 from tests.unit.device.test_download import DATA, Behaviour, server
 from tests.unit.device.test_verify import certificate
@@ -34,21 +36,24 @@ class FakeJobs:
     updates: list[tuple[str, Details]] = field(default_factory=list)
     crash_on: tuple[str, str] | None = None  # (status, a details value): crash after the server took it
 
-    def start_next(self) -> Execution | None:
+    async def start_next(self) -> Execution | None:
         if self.execution.status not in ("QUEUED", "IN_PROGRESS"):
             return None
         self.execution = replace(self.execution, status="IN_PROGRESS")
         return self.execution
 
-    def describe(self, job_id: str) -> Execution:
+    async def describe(self, job_id: str) -> Execution:
         return self.execution
 
-    def update(self, job_id: str, job_status: str, details: Details) -> None:
+    async def update(self, job_id: str, job_status: str, details: Details) -> None:
         self.execution = replace(self.execution, status=job_status, status_details=details)
         self.updates.append((job_status, details))
         if self.crash_on is not None and self.crash_on[0] == job_status and self.crash_on[1] in details.values():
             self.crash_on = None
             raise Crash
+
+    async def wait_for_work(self, seconds: float) -> None:
+        raise AssertionError("the agent waits for work only in run()")
 
 
 @pytest.fixture
@@ -71,16 +76,16 @@ def boot_agent(jobs: FakeJobs, tmp_path: Path, certs: Path, reports: AppVersion 
     if not store.active_image().exists():
         store.provision(b"old", V1)
     return Agent(jobs, store, certs, boot=lambda _image: reports,
-                 downloader=RangedDownloader(tmp_path / "slots" / "download", block_size=1024, backoff=0))
+                 sources=[HttpSource(RangedDownloader(tmp_path / "slots" / "download", block_size=1024, backoff=0))])
 
 
 def test_a_restart_mid_download_resumes(setup: tuple[FakeJobs, Path, Behaviour], tmp_path: Path) -> None:
     jobs, certs, behaviour = setup
     jobs.crash_on = ("IN_PROGRESS", "1/10")
     with pytest.raises(Crash):
-        boot_agent(jobs, tmp_path, certs).run_once()
+        asyncio.run(boot_agent(jobs, tmp_path, certs).run_once())
     behaviour.ranges.clear()
-    outcome = boot_agent(jobs, tmp_path, certs).run_once()  # the agent starts again
+    outcome = asyncio.run(boot_agent(jobs, tmp_path, certs).run_once())  # the agent starts again
     assert outcome is not None and (outcome.status, outcome.details) == ("SUCCEEDED", ACCEPTED)
     assert behaviour.ranges[0][1] == 1024  # the first block was kept
     assert SlotStore.open(tmp_path / "slots", V1).active_image().read_bytes() == DATA
@@ -91,15 +96,15 @@ def test_a_restart_after_the_switch_runs_the_self_test(setup: tuple[FakeJobs, Pa
     jobs, certs, _ = setup
     jobs.crash_on = ("IN_PROGRESS", "ready")  # reported ready, then power lost before the reboot
     with pytest.raises(Crash):
-        boot_agent(jobs, tmp_path, certs).run_once()
+        asyncio.run(boot_agent(jobs, tmp_path, certs).run_once())
     agent = boot_agent(jobs, tmp_path, certs)
     assert agent.store.state.pending == "b" and agent.store.active == "a"
-    outcome = agent.run_once()  # the reboot that did not happen happens now
+    outcome = asyncio.run(agent.run_once())  # the reboot that did not happen happens now
     assert outcome is not None and (outcome.status, outcome.details) == ("SUCCEEDED", ACCEPTED)
     assert (agent.store.active, agent.store.active_image().read_bytes()) == ("b", DATA)
     jobs.execution = replace(jobs.execution, status="IN_PROGRESS", status_details={"self_test": "active",
                                                                                  "updatedBy": "0x02000000"})
-    outcome = agent.run_once()  # a self-test job for an image this device never installed
+    outcome = asyncio.run(agent.run_once())  # a self-test job for an image this device never installed
     assert outcome is not None and outcome.details == {"reason": "rejected: 0x00000011"}  # OtaErrImageStateMismatch
 
 
@@ -107,18 +112,18 @@ def test_a_lost_success_report_is_sent_again(setup: tuple[FakeJobs, Path, Behavi
     jobs, certs, _ = setup
     jobs_before = jobs.update
 
-    def lose_the_report(job_id: str, job_status: str, details: Details) -> None:
+    async def lose_the_report(job_id: str, job_status: str, details: Details) -> None:
         if job_status == "SUCCEEDED":
             raise Crash  # committed on the device, never reached the server
-        jobs_before(job_id, job_status, details)
+        await jobs_before(job_id, job_status, details)
 
     jobs.update = lose_the_report  # type: ignore[method-assign]
     with pytest.raises(Crash):
-        boot_agent(jobs, tmp_path, certs).run_once()
+        asyncio.run(boot_agent(jobs, tmp_path, certs).run_once())
     jobs.update = jobs_before  # type: ignore[method-assign]
     agent = boot_agent(jobs, tmp_path, certs)
     assert agent.version == V2  # booted from the committed slot
-    outcome = agent.run_once()
+    outcome = asyncio.run(agent.run_once())
     assert outcome is not None and (outcome.status, outcome.details) == ("SUCCEEDED", ACCEPTED)
 
 
@@ -126,9 +131,9 @@ def test_a_reset_during_the_self_test_rolls_back(setup: tuple[FakeJobs, Path, Be
     jobs, certs, _ = setup
     jobs.crash_on = ("IN_PROGRESS", "active")
     with pytest.raises(Crash):
-        boot_agent(jobs, tmp_path, certs).run_once()
+        asyncio.run(boot_agent(jobs, tmp_path, certs).run_once())
     agent = boot_agent(jobs, tmp_path, certs)
-    outcome = agent.run_once()
+    outcome = asyncio.run(agent.run_once())
     assert outcome is not None and (outcome.status, outcome.details) == ("FAILED", {"reason": "rejected: 0x00000000"})
     assert (agent.store.active, agent.store.testing) == ("a", False)
     assert agent.store.active_image().read_bytes() == b"old"
@@ -136,12 +141,12 @@ def test_a_reset_during_the_self_test_rolls_back(setup: tuple[FakeJobs, Path, Be
 
 def test_downgrades_and_bad_documents(setup: tuple[FakeJobs, Path, Behaviour], tmp_path: Path) -> None:
     jobs, certs, _ = setup
-    outcome = boot_agent(jobs, tmp_path, certs, reports=AppVersion(0, 9, 0)).run_once()
+    outcome = asyncio.run(boot_agent(jobs, tmp_path, certs, reports=AppVersion(0, 9, 0)).run_once())
     assert outcome is not None and outcome.details == {"reason": "rejected: 0x0000000f"}  # OtaErrDowngradeNotAllowed
     for document, reason in (('{"other": 1}', "0x0000000c: 0x00000000"),
                              ('{"afr_ota": {"protocols": ["MQTT"], "files": [{"filesize": 1, "fileid": 0}]}}',
                               "0x0000000d: 0x00000000")):
         jobs.execution = Execution("job-2", "QUEUED", document=document)
-        outcome = boot_agent(jobs, tmp_path, certs).run_once()
+        outcome = asyncio.run(boot_agent(jobs, tmp_path, certs).run_once())
         assert outcome is not None and (outcome.status, outcome.details) == ("FAILED", {"reason": reason})
-    assert boot_agent(jobs, tmp_path, certs).run_once() is None
+    assert asyncio.run(boot_agent(jobs, tmp_path, certs).run_once()) is None

@@ -35,6 +35,7 @@ logger = logging.getLogger("otahub.mqtt")
 
 RETAINED_LIMIT = 10_000
 """Retained topics kept at most; a retained message for a new topic past it is routed but not kept."""
+LISTEN_BACKLOG = 1024  # a fleet connecting at once (asyncio's default is 100)
 
 
 class Broker:
@@ -58,7 +59,7 @@ class Broker:
 
         May be called more than once (say plain 1883 and TLS 8883): the listeners share the sessions.
         """
-        server = await asyncio.start_server(self._serve, host, port, ssl=ssl)
+        server = await asyncio.start_server(self._serve, host, port, ssl=ssl, backlog=LISTEN_BACKLOG)
         self._servers.append(server)
         bound: int = server.sockets[0].getsockname()[1]
         logger.info("MQTT broker listening on %s:%d%s", host, bound, " (TLS)" if ssl else "")
