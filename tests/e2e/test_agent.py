@@ -51,8 +51,8 @@ class Recorder:
     async def wait_for_work(self, seconds: float) -> None:
         await self.inner.wait_for_work(seconds)
 
-    async def update(self, job_id: str, job_status: str, details: Details) -> None:
-        await self.inner.update(job_id, job_status, details)
+    async def update(self, job_id: str, job_status: str, details: Details, number: int | None = None) -> None:
+        await self.inner.update(job_id, job_status, details, number)
         self.updates.append((job_status, details))
         if self.on_update is not None:
             self.on_update(job_status, details)

@@ -53,7 +53,7 @@ def bridged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OtahubSe
 
 
 def mqtt_ota_update(server: OtahubServer, iot: Any, name: str, group_arn: str, signer: Signer,
-                    protocols: list[str]) -> str:
+                    protocols: list[str], **extra: Any) -> str:
     s3 = s3_client(server)
     s3.create_bucket(Bucket=name)
     s3.put_object(Bucket=name, Key="fw.bin", Body=FIRMWARE)
@@ -65,6 +65,7 @@ def mqtt_ota_update(server: OtahubServer, iot: Any, name: str, group_arn: str, s
                     "signature": {"inlineDocument": key.sign(FIRMWARE, ec.ECDSA(hashes.SHA256()))},
                     "certificateChain": {"certificateName": "signer.crt", "inlineDocument": cert},
                     "hashAlgorithm": "SHA256", "signatureAlgorithm": "ECDSA"}}}],
+        **extra,
     )
     assert iot.get_ota_update(otaUpdateId=name)["otaUpdateInfo"]["otaUpdateStatus"] == "CREATE_COMPLETE"
     return f"AFR_OTA-{name}"

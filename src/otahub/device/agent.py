@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from otahub.device import status
-from otahub.device.document import DocumentError, Execution, OtaFile, parse_document
+from otahub.device.document import DocumentError, Execution, JobGone, OtaFile, parse_document
 from otahub.device.download import DownloadError, RangedDownloader, SizeMismatch
 from otahub.device.slots import SlotStore
 from otahub.device.sources import FileSource, HttpSource
@@ -48,17 +48,22 @@ class JobsTransport(Protocol):
     async def describe(self, job_id: str) -> Execution:
         """DescribeJobExecution with its job document (fresh presigned URLs)."""
 
-    async def update(self, job_id: str, job_status: str, details: Details) -> None:
-        """UpdateJobExecution with a status and statusDetails."""
+    async def update(self, job_id: str, job_status: str, details: Details,
+                     execution_number: int | None = None) -> None:
+        """UpdateJobExecution with a status and statusDetails, for that execution only when a number is given
+        (so that a report about a timed-out attempt is refused rather than taken as its retry's)."""
 
     async def wait_for_work(self, seconds: float) -> None:
         """Wait up to ``seconds`` for a job to arrive (notify-next over MQTT; plain waiting over HTTP)."""
 
 
+ABANDONED = "ABANDONED"  # the service took the job away (canceled, timed out, deleted) while the agent ran it
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     job_id: str
-    status: str  # SUCCEEDED | FAILED
+    status: str  # SUCCEEDED | FAILED | ABANDONED
     details: Details
     message: str = ""
 
@@ -75,18 +80,23 @@ class Agent:
         default = (HttpSource(RangedDownloader(store.root / "download")),)
         self.sources: tuple[FileSource, ...] = tuple(sources or default)
         self.version = store.version() or version or AppVersion(0, 0, 0)  # the running image's version
+        self._number: int | None = None  # the execution being worked on
 
     async def run_once(self) -> Outcome | None:
         """Handle the next pending job to its end (or to a failure); None when no job is pending."""
         execution = await self.transport.start_next()
+        self._number = execution.execution_number or None if execution is not None else None
         if execution is None:
             if self.store.testing:  # booted into an image under test, but its job is gone
                 self.store.rollback()
                 self.version = self.store.version() or self.version
             return None
-        if "self_test" in execution.status_details:
-            return await self._after_boot(execution)
-        return await self._update(execution)
+        try:
+            if "self_test" in execution.status_details:
+                return await self._after_boot(execution)
+            return await self._update(execution)
+        except JobGone as exc:
+            return self._abandon(execution.job_id, str(exc))
 
     async def run(self, *, until: Callable[[], bool], poll_seconds: float) -> list[Outcome]:
         """Handle jobs until ``until()``, waiting up to ``poll_seconds`` for work between empty rounds."""
@@ -98,6 +108,21 @@ class Agent:
             else:
                 outcomes.append(outcome)
         return outcomes
+
+    async def _report(self, job_id: str, job_status: str, details: Details) -> None:
+        await self.transport.update(job_id, job_status, details, self._number)
+
+    def _abandon(self, job_id: str, message: str) -> Outcome:
+        """The job is gone: drop its partial download, and go back to the image that ran before it."""
+        for source in self.sources:
+            source.discard()
+        if self.store.testing:
+            self.store.rollback()
+        elif self.store.state.pending:
+            self.store.discard_pending()
+        self.version = self.store.version() or self.version
+        log.info("%s: abandoned (%s)", job_id, message)
+        return Outcome(job_id, ABANDONED, {}, message)
 
     # -- download, verify, install, reboot
 
@@ -129,10 +154,11 @@ class Agent:
             return await self._fail(job_id, status.failed(problem.error, problem.sub_error), problem.message)
         await asyncio.to_thread(self.store.install, image)
         source.discard()
-        await self.transport.update(job_id, "IN_PROGRESS", status.self_test_ready(self.version))
+        await self._report(job_id, "IN_PROGRESS", status.self_test_ready(self.version))
         self.store.switch()
         log.info("%s: rebooting into slot %s", job_id, self.store.active)
         rebooted = await self.transport.start_next()  # what the new image does first: ask for its job
+        self._number = rebooted.execution_number or None if rebooted is not None else None
         if rebooted is None or rebooted.job_id != job_id or "self_test" not in rebooted.status_details:
             self.store.rollback()
             self.version = self.store.version() or self.version
@@ -145,7 +171,7 @@ class Agent:
 
         async def on_block(received: int, total: int) -> None:
             if status.should_report_block(received):
-                await self.transport.update(execution.job_id, "IN_PROGRESS", status.receive(received, total))
+                await self._report(execution.job_id, "IN_PROGRESS", status.receive(received, total))
 
         key = f"{execution.job_id}#{execution.execution_number}"
         return await source.fetch(key, spec, fresh, on_block)
@@ -174,7 +200,7 @@ class Agent:
             same = new.word == old_word
             code = status.OTA_ERR_SAME_FIRMWARE_VERSION if same else status.OTA_ERR_DOWNGRADE_NOT_ALLOWED
             return await self._roll_back(job_id, status.rejected(code), f"v{new} is not newer than v{old}")
-        await self.transport.update(job_id, "IN_PROGRESS", status.self_test_active(new))
+        await self._report(job_id, "IN_PROGRESS", status.self_test_active(new))
         try:
             passed = self.self_test(image)
         except Exception:
@@ -205,5 +231,5 @@ class Agent:
 
     async def _finish(self, job_id: str, job_status: str, details: Details, message: str) -> Outcome:
         log.info("%s: %s %s %s", job_id, job_status, details, message)
-        await self.transport.update(job_id, job_status, details)
+        await self._report(job_id, job_status, details)
         return Outcome(job_id, job_status, details, message)

@@ -21,6 +21,10 @@ class DocumentError(ValueError):
     """The job document is not an afr_ota document the agent can act on."""
 
 
+class JobGone(RuntimeError):
+    """The service takes no more updates for this execution: canceled, timed out, removed or deleted."""
+
+
 @dataclass(frozen=True, slots=True)
 class Execution:
     """One job execution as the device sees it (JobExecution of ``iot-jobs-data`` / the jobs topics)."""

@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from otahub.device.agent import Agent, JobsTransport
+from otahub.device.agent import ABANDONED, Agent, JobsTransport
 from otahub.device.document import Execution
 from otahub.device.download import DEFAULT_BLOCK_SIZE, RangedDownloader
 from otahub.device.http_jobs import HttpJobs
@@ -111,6 +111,7 @@ class DeviceResult:
     reason: str = ""  # the outcome's statusDetails reason
     message: str = ""
     connects: int = 0  # MQTT connections the device made (more than 1 after a drop)
+    abandoned: int = 0  # jobs the service took away while the device ran them (canceled, timed out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,24 +127,26 @@ class Summary:
 class _Delayed:
     """A JobsTransport that waits a fixed time before every call, as a slow link would."""
 
-    def __init__(self, inner: JobsTransport, seconds: float, sleep: Sleep) -> None:
-        self.inner, self.seconds, self.sleep = inner, seconds, sleep
+    def __init__(self, inner: JobsTransport, seconds: float, sleep: Sleep, calls: Counter[str]) -> None:
+        self.inner, self.seconds, self.sleep, self.calls = inner, seconds, sleep, calls
 
-    async def _wait(self) -> None:
+    async def _wait(self, call: str) -> None:
+        self.calls[call] += 1
         if self.seconds > 0:
             await self.sleep(self.seconds)
 
     async def start_next(self) -> Execution | None:
-        await self._wait()
+        await self._wait("start_next")
         return await self.inner.start_next()
 
     async def describe(self, job_id: str) -> Execution:
-        await self._wait()
+        await self._wait("describe")
         return await self.inner.describe(job_id)
 
-    async def update(self, job_id: str, job_status: str, details: Details) -> None:
-        await self._wait()
-        await self.inner.update(job_id, job_status, details)
+    async def update(self, job_id: str, job_status: str, details: Details,
+                     execution_number: int | None = None) -> None:
+        await self._wait("update")
+        await self.inner.update(job_id, job_status, details, execution_number)
 
     async def wait_for_work(self, seconds: float) -> None:
         await self.inner.wait_for_work(seconds)
@@ -174,6 +177,7 @@ class Fleet:
     timeout: float = 30.0
     sleep: Sleep = asyncio.sleep
     on_result: ResultHook | None = None
+    calls: Counter[str] = field(default_factory=Counter)  # jobs calls the devices made, by kind
     _gate: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -224,7 +228,7 @@ class Fleet:
             jobs = HttpJobs(client, thing)
         downloader = RangedDownloader(slots / "download", block_size=self.block_size, timeout=self.timeout)
         sources.append(HttpSource(downloader))
-        transport = _Delayed(jobs, plan.latency_ms / 1000, self.sleep)
+        transport = _Delayed(jobs, plan.latency_ms / 1000, self.sleep, self.calls)
         agent = Agent(transport, store, self.signer_certs_dir, boot=boot,
                       self_test=lambda _image: plan.fate is not Fate.FAIL, sources=sources, version=self.version)
         return agent, link
@@ -244,7 +248,8 @@ class Fleet:
         return self._done(replace(result, connects=link.connects) if link is not None else result)
 
     async def _rounds(self, agent: Agent, thing: str, plan: Plan, rounds: int, poll_seconds: float) -> DeviceResult:
-        problem = ""
+        """Rounds until an outcome; a job taken away (ABANDONED) is counted and the device waits for the next."""
+        problem, abandoned = "", 0
         for done in range(1, rounds + 1):
             try:
                 outcome = await agent.run_once()
@@ -253,16 +258,19 @@ class Fleet:
                 outcome, problem = None, f"{type(exc).__name__}: {exc}"
             else:
                 problem = ""
-            if outcome is not None:
+            if outcome is not None and outcome.status == ABANDONED:
+                abandoned += 1
+            elif outcome is not None:
                 return DeviceResult(thing, plan.fate, outcome.status, done, outcome.job_id,
-                                    outcome.details.get("reason", ""), outcome.message)
+                                    outcome.details.get("reason", ""), outcome.message, abandoned=abandoned)
             if done < rounds:
                 try:
                     await agent.transport.wait_for_work(poll_seconds)
                 except Exception as exc:
                     log.warning("%s: waiting for work failed: %s", thing, exc)
                     await self.sleep(poll_seconds)
-        return DeviceResult(thing, plan.fate, ERROR if problem else NO_JOB, rounds, message=problem)
+        return DeviceResult(thing, plan.fate, ERROR if problem else NO_JOB, rounds, message=problem,
+                            abandoned=abandoned)
 
     def _done(self, result: DeviceResult) -> DeviceResult:
         if self.on_result is not None:

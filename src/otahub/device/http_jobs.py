@@ -9,8 +9,9 @@ from typing import Any
 
 import boto3
 import boto3.session
+from botocore.exceptions import ClientError
 
-from otahub.device.document import Execution
+from otahub.device.document import Execution, JobGone
 from otahub.device.status import Details
 
 
@@ -32,6 +33,7 @@ def _execution(raw: dict[str, Any]) -> Execution:
     )
 
 
+GONE = ("TerminalStateException", "InvalidStateTransitionException", "ResourceNotFoundException")
 JOBS_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="jobs-http")  # boto3 blocks
 
 
@@ -59,9 +61,16 @@ class HttpJobs:
                                includeJobDocument=True)
         return _execution(raw["execution"])
 
-    async def update(self, job_id: str, job_status: str, details: Details) -> None:
-        await self._call(self.client.update_job_execution, thingName=self.thing_name, jobId=job_id,
-                         status=job_status, statusDetails=details)
+    async def update(self, job_id: str, job_status: str, details: Details,
+                     execution_number: int | None = None) -> None:
+        number = {} if execution_number is None else {"executionNumber": execution_number}
+        try:
+            await self._call(self.client.update_job_execution, thingName=self.thing_name, jobId=job_id,
+                             status=job_status, statusDetails=details, **number)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in GONE:
+                raise JobGone(f"{job_id}: {exc}") from exc
+            raise
 
     async def wait_for_work(self, seconds: float) -> None:
         await asyncio.sleep(seconds)  # HTTP has no push: the next poll is all there is

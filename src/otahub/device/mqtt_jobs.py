@@ -12,9 +12,11 @@ import contextlib
 import json
 from typing import Any
 
-from otahub.device.document import Execution
-from otahub.device.mqtt_link import MqttLink
+from otahub.device.document import Execution, JobGone
+from otahub.device.mqtt_link import MqttLink, Rejected
 from otahub.device.status import Details
+
+GONE = ("TerminalStateReached", "InvalidStateTransition", "ResourceNotFound")
 
 
 def _execution(raw: dict[str, Any]) -> Execution:
@@ -43,8 +45,17 @@ class MqttJobs:
     async def describe(self, job_id: str) -> Execution:
         return _execution((await self._request(f"{job_id}/get", {"includeJobDocument": True}))["execution"])
 
-    async def update(self, job_id: str, job_status: str, details: Details) -> None:
-        await self._request(f"{job_id}/update", {"status": job_status, "statusDetails": details})
+    async def update(self, job_id: str, job_status: str, details: Details,
+                     execution_number: int | None = None) -> None:
+        body: dict[str, Any] = {"status": job_status, "statusDetails": details}
+        if execution_number is not None:
+            body["executionNumber"] = execution_number
+        try:
+            await self._request(f"{job_id}/update", body)
+        except Rejected as exc:
+            if exc.code in GONE:
+                raise JobGone(f"{job_id}: {exc}") from exc
+            raise
 
     async def wait_for_work(self, seconds: float) -> None:
         """Until notify-next announces an execution, or ``seconds`` pass (a missed push is caught by the poll)."""

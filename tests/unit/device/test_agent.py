@@ -45,7 +45,8 @@ class FakeJobs:
     async def describe(self, job_id: str) -> Execution:
         return self.execution
 
-    async def update(self, job_id: str, job_status: str, details: Details) -> None:
+    async def update(self, job_id: str, job_status: str, details: Details, number: int | None = None) -> None:
+        assert number == (self.execution.execution_number or None)  # the agent names the execution it works on
         self.execution = replace(self.execution, status=job_status, status_details=details)
         self.updates.append((job_status, details))
         if self.crash_on is not None and self.crash_on[0] == job_status and self.crash_on[1] in details.values():
@@ -112,10 +113,10 @@ def test_a_lost_success_report_is_sent_again(setup: tuple[FakeJobs, Path, Behavi
     jobs, certs, _ = setup
     jobs_before = jobs.update
 
-    async def lose_the_report(job_id: str, job_status: str, details: Details) -> None:
+    async def lose_the_report(job_id: str, job_status: str, details: Details, number: int | None = None) -> None:
         if job_status == "SUCCEEDED":
             raise Crash  # committed on the device, never reached the server
-        await jobs_before(job_id, job_status, details)
+        await jobs_before(job_id, job_status, details, number)
 
     jobs.update = lose_the_report  # type: ignore[method-assign]
     with pytest.raises(Crash):
