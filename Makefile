@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint mosquitto bench bench-s3 bench-jobs clean
+.PHONY: run test lint mosquitto bench bench-s3 bench-jobs bench-fleet clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ lint: $(STAMP)
 
 # Mosquitto from Debian's packages, for the external-broker tests; installed once when missing.
 mosquitto:
-	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
+	@{ command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto; } && command -v mosquitto_rr >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null; }
 
 test: lint mosquitto
@@ -35,6 +35,9 @@ bench-s3: $(STAMP)
 
 bench-jobs: $(STAMP)
 	$(VENV)/bin/python bench/bench_jobs.py
+
+bench-fleet: $(STAMP) mosquitto
+	cd bench && ../$(VENV)/bin/python bench_fleet.py
 
 clean:
 	rm -rf $(VENV) otahub-data
