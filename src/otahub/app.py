@@ -19,6 +19,7 @@ from otahub.aws.iot_jobs import IotJobsApi
 from otahub.aws.iot_jobs_data import IotJobsDataApi
 from otahub.aws.iot_ota import IotOtaApi
 from otahub.aws.iot_streams import IotStreamsApi
+from otahub.aws.managed_integrations import ManagedIntegrationsApi
 from otahub.aws.pipeline import AwsPipeline, PipelineSettings
 from otahub.aws.presign import DirectUrl, Presigner
 from otahub.aws.s3 import CODE_ALIASES as S3_CODES
@@ -41,8 +42,10 @@ from otahub.services.certificates import CertificateService
 from otahub.services.credentials import CredentialStore, StartupCredentials
 from otahub.services.device_jobs import DeviceJobs, DeviceView
 from otahub.services.jobs import JobService
+from otahub.services.managed_things import ManagedThingService
 from otahub.services.objects import ObjectStore
 from otahub.services.ota import OtaService
+from otahub.services.ota_tasks import OtaTaskService
 from otahub.services.rollout import RolloutEngine
 from otahub.services.streams import StreamService
 from otahub.services.tags import TagService
@@ -120,6 +123,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     registry.add("iot-jobs-data", IotJobsDataApi(DeviceJobs(uow, clock), presigner).handlers())
     ota = OtaService(uow, objects, streams, jobs, clock, arns, lambda doc: json.dumps(doc, separators=(",", ":")))
     registry.add("iot", IotOtaApi(ota, arns).handlers())
+    managed = ManagedIntegrationsApi(ManagedThingService(uow, clock, arns, things, jobs),
+                                     OtaTaskService(uow, jobs, things, objects, clock, arns), arns)
+    registry.add("iot-managed-integrations", managed.handlers())
     certificates = CertificateService(uow, clock, arns)
     registry.add("iot", IotCertificatesApi(certificates, arns).handlers())
     endpoints = Endpoints()

@@ -79,6 +79,8 @@ def from_domain(service: ServiceModel, op: OperationModel, error: domain.DomainE
     fields: dict[str, Any] = {}
     if isinstance(error, domain.AlreadyExists):
         fields = {"resourceId": error.resource_id, "resourceArn": error.resource_arn}
+    elif isinstance(error, domain.NotFound):  # the newer services' ResourceNotFoundException says what is missing
+        fields = {"ResourceId": error.name, "ResourceType": error.resource_type}
     return WireError(code, status, error.message, _modelled_fields(service, code, fields))
 
 

@@ -25,7 +25,7 @@ Syntax errors are `InvalidInput`, naming what is wrong and where; positions coun
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal, InvalidOperation
@@ -495,3 +495,64 @@ class _Parser:
         if literal:
             parts.append("".join(literal))
         return tuple(parts)
+
+
+# --- rewriting ------------------------------------------------------------------------------------
+# Another face's query (managed-integrations OTA target queries name managed-thing fields) is rewritten
+# into the things' own fields and stored as text, so dynamic groups evaluate it like any other query.
+
+_ESCAPED_IN_WORD = set(_SYNTAX_CHARS) | {"\\", "*", "?"}
+
+
+def renamed(node: Node, rename: Callable[[str], str]) -> Node:
+    """The same tree with every field name passed through ``rename``."""
+    if isinstance(node, Term):
+        return Term(rename(node.field), node.parts)
+    if isinstance(node, Exists):
+        return Exists(rename(node.field))
+    if isinstance(node, Range):
+        return Range(rename(node.field), node.low, node.high)
+    if isinstance(node, Not):
+        return Not(renamed(node.operand, rename))
+    if isinstance(node, And):
+        return And(tuple(renamed(operand, rename) for operand in node.operands))
+    if isinstance(node, Or):
+        return Or(tuple(renamed(operand, rename) for operand in node.operands))
+    return node
+
+
+def render(node: Node) -> str:
+    """Query text that parses back to ``node`` (the parenthesis only where precedence needs them)."""
+    if isinstance(node, Term):
+        return f"{node.field}:{_render_value(node.parts)}"
+    if isinstance(node, Exists):
+        return f"{node.field}:*"
+    if isinstance(node, Range):
+        low = "*" if node.low is None else _quoted(node.low.value)
+        high = "*" if node.high is None else _quoted(node.high.value)
+        opening = "[" if node.low is None or node.low.inclusive else "{"
+        closing = "]" if node.high is None or node.high.inclusive else "}"
+        return f"{node.field}:{opening}{low} TO {high}{closing}"
+    if isinstance(node, All):
+        return "*"
+    if isinstance(node, Not):
+        operand = render(node.operand)
+        return f"NOT ({operand})" if isinstance(node.operand, And | Or) else f"NOT {operand}"
+    if isinstance(node, And):
+        return " AND ".join(f"({render(o)})" if isinstance(o, Or) else render(o) for o in node.operands)
+    return " OR ".join(render(o) for o in node.operands)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _render_value(parts: tuple[Part, ...]) -> str:
+    if not any(isinstance(part, Wildcard) for part in parts):
+        return _quoted("".join(part for part in parts if isinstance(part, str)))
+    # a word: wildcards bare, literal text escaped (white space too: a word ends at unescaped white space)
+    return "".join(
+        part.value if isinstance(part, Wildcard)
+        else "".join(f"\\{c}" if c in _ESCAPED_IN_WORD or c.isspace() else c for c in part)
+        for part in parts
+    )

@@ -11,6 +11,11 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
+def new_hex_id() -> str:
+    """A random id of 32 hex digits (managed-integrations ids allow no dashes)."""
+    return uuid.uuid4().hex
+
+
 def new_access_key_pair() -> tuple[str, str]:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
     key_id = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
@@ -51,10 +56,27 @@ class Arns:
     def certificate(self, certificate_id: str) -> str:
         return self.iot("cert", certificate_id)
 
+    def managed(self, resource_type: str, resource_id: str) -> str:
+        """An iot-managed-integrations ARN (managed-thing, ota-task)."""
+        return f"arn:aws:iotmanagedintegrations:{self.region}:{self.account_id}:{resource_type}/{resource_id}"
+
+    def managed_thing(self, managed_thing_id: str) -> str:
+        return self.managed("managed-thing", managed_thing_id)
+
+    def ota_task(self, task_id: str) -> str:
+        return self.managed("ota-task", task_id)
+
+    def parse_managed(self, arn: str) -> tuple[str, str] | None:
+        """(resource type, id) of an iot-managed-integrations ARN in this region and account, else None."""
+        return self._parse(arn, "iotmanagedintegrations")
+
     def parse_iot(self, arn: str) -> tuple[str, str] | None:
         """(resource type, name) of an iot ARN in this region and account, else None."""
+        return self._parse(arn, "iot")
+
+    def _parse(self, arn: str, service: str) -> tuple[str, str] | None:
         parts = arn.split(":", 5)
-        if len(parts) != 6 or parts[:3] != ["arn", "aws", "iot"]:
+        if len(parts) != 6 or parts[:3] != ["arn", "aws", service]:
             return None
         if parts[3] != self.region or parts[4] != self.account_id:
             return None

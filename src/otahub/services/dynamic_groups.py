@@ -60,21 +60,28 @@ class DynamicGroups:
         self, name: str, query: GroupQuery, description: str | None, attributes: AttributeUpdate | None,
         tags: dict[str, str],
     ) -> ThingGroup:
+        with self.uow(write=True) as tx:
+            return self.create_in(tx, name, query, description, attributes, tags)
+
+    def create_in(
+        self, tx: UnitOfWork, name: str, query: GroupQuery, description: str | None,
+        attributes: AttributeUpdate | None, tags: dict[str, str],
+    ) -> ThingGroup:
+        """``create`` in a transaction of the caller's (a managed-integrations OTA task makes its group so)."""
         check_tags(tags)
         attrs = attributes.apply({}) if attributes else {}
-        with self.uow(write=True) as tx:
-            existing = tx.thing_groups.get(name)
-            arn = self.arns.thing_group(name)
-            if existing is not None:
-                same = (existing.query, existing.description, existing.attributes) == (query, description, attrs)
-                if same and tx.tags.get(arn) == tags:
-                    return existing
-                raise AlreadyExists("Thing group", name, existing.group_id, arn)
-            group = ThingGroup(name, new_uuid(), description, attrs, 1, self.clock.now(), (), query)
-            tx.thing_groups.add(group)
-            tx.tags.put(arn, tags)
-            self._build(tx, group, fresh=True)
-            return group
+        existing = tx.thing_groups.get(name)
+        arn = self.arns.thing_group(name)
+        if existing is not None:
+            same = (existing.query, existing.description, existing.attributes) == (query, description, attrs)
+            if same and tx.tags.get(arn) == tags:
+                return existing
+            raise AlreadyExists("Thing group", name, existing.group_id, arn)
+        group = ThingGroup(name, new_uuid(), description, attrs, 1, self.clock.now(), (), query)
+        tx.thing_groups.add(group)
+        tx.tags.put(arn, tags)
+        self._build(tx, group, fresh=True)
+        return group
 
     def update(
         self, name: str, *, description: str | None, attributes: AttributeUpdate | None,
@@ -93,15 +100,18 @@ class DynamicGroups:
 
     def delete(self, name: str, expected_version: int | None) -> None:
         with self.uow(write=True) as tx:
-            group = tx.thing_groups.get(name)
-            if group is None:
-                return  # as DeleteThingGroup: deleting a group that does not exist succeeds
-            if group.query is None:
-                raise InvalidInput(f"Thing group {name} is a static thing group; delete it with DeleteThingGroup",
-                                   field="thingGroupName")
-            check_version(group.version, expected_version, f"thing group {name}")
-            tx.thing_groups.delete(name)
-            tx.tags.drop(self.arns.thing_group(name))
+            self.delete_in(tx, name, expected_version)
+
+    def delete_in(self, tx: UnitOfWork, name: str, expected_version: int | None) -> None:
+        group = tx.thing_groups.get(name)
+        if group is None:
+            return  # as DeleteThingGroup: deleting a group that does not exist succeeds
+        if group.query is None:
+            raise InvalidInput(f"Thing group {name} is a static thing group; delete it with DeleteThingGroup",
+                               field="thingGroupName")
+        check_version(group.version, expected_version, f"thing group {name}")
+        tx.thing_groups.delete(name)
+        tx.tags.drop(self.arns.thing_group(name))
 
     # --- membership follows things --------------------------------------------------------------
 

@@ -106,6 +106,12 @@ class JobService:
     # --- jobs ----------------------------------------------------------------------------------
 
     def create_job(self, request: JobRequest) -> Job:
+        job = self.prepare_job(request)
+        with self.uow(write=True) as tx:
+            return self.add_job(tx, job, request.tags)
+
+    def prepare_job(self, request: JobRequest) -> Job:
+        """The job a request makes, checked (all but its targets' existence); nothing is stored."""
         check_tags(dict(request.tags))
         now = self.clock.now()
         with self.uow() as tx:
@@ -117,7 +123,7 @@ class JobService:
         before = self._document(request, template)
         document = self._substituted(before, request, template)
         targets = self._targets(request.targets)
-        job = Job(
+        return Job(
             job_id=request.job_id, targets=targets, target_selection=request.target_selection or "SNAPSHOT",
             document=document, document_source=request.document_source, description=request.description,
             config=config, status=initial_status(config.scheduling, now), created_at=now, updated_at=now,
@@ -126,14 +132,16 @@ class JobService:
             destination_package_versions=request.destination_package_versions,
             document_before_substitution=before if before != document else None,
         )
-        with self.uow(write=True) as tx:
-            if tx.jobs.get(job.job_id) is not None:
-                raise AlreadyExists("Job", job.job_id, job.job_id, self.arns.job(job.job_id))
-            _check_targets_exist(tx, targets)
-            tx.jobs.add(job)
-            tx.tags.put(self.arns.job(job.job_id), dict(request.tags))
-            tx.jobs.add_pending(job.job_id, targets)
-            return self.rules.advance_job(tx, job, now)
+
+    def add_job(self, tx: UnitOfWork, job: Job, tags: Mapping[str, str]) -> Job:
+        """Store a prepared job in ``tx`` (its targets must exist by now) and dispatch what its rules allow."""
+        if tx.jobs.get(job.job_id) is not None:
+            raise AlreadyExists("Job", job.job_id, job.job_id, self.arns.job(job.job_id))
+        _check_targets_exist(tx, job.targets)
+        tx.jobs.add(job)
+        tx.tags.put(self.arns.job(job.job_id), dict(tags))
+        tx.jobs.add_pending(job.job_id, job.targets)
+        return self.rules.advance_job(tx, job, job.created_at)
 
     def _document(self, request: JobRequest, template: JobTemplate | None) -> str:
         given = [x for x in (request.document, request.document_source) if x is not None]
@@ -202,15 +210,19 @@ class JobService:
 
     def update_job(self, job_id: str, update: JobConfig, description: str | None, parts: frozenset[str]) -> Job:
         """Replace the configuration parts named in ``parts`` by those of ``update``."""
-        now = self.clock.now()
         with self.uow(write=True) as tx:
-            job = find_job(tx, job_id)
-            config = replace(job.config, **{part: getattr(update, part) for part in parts})
-            check_config(config)
-            updated = replace(job, config=config, updated_at=now,
-                              description=job.description if description is None else description)
-            tx.jobs.save(updated)
-            return self.rules.advance_job(tx, updated, now) if updated.status.active else updated
+            return self.update_job_in(tx, job_id, update, description, parts)
+
+    def update_job_in(self, tx: UnitOfWork, job_id: str, update: JobConfig, description: str | None,
+                      parts: frozenset[str]) -> Job:
+        now = self.clock.now()
+        job = find_job(tx, job_id)
+        config = replace(job.config, **{part: getattr(update, part) for part in parts})
+        check_config(config)
+        updated = replace(job, config=config, updated_at=now,
+                          description=job.description if description is None else description)
+        tx.jobs.save(updated)
+        return self.rules.advance_job(tx, updated, now) if updated.status.active else updated
 
     def cancel_job(self, job_id: str, reason_code: str | None, comment: str | None, force: bool) -> Job:
         now = self.clock.now()
@@ -221,14 +233,16 @@ class JobService:
             return self.rules.cancel(tx, job, force=force, reason_code=reason_code, comment=comment, now=now)
 
     def delete_job(self, job_id: str, force: bool) -> None:
-        now = self.clock.now()
         with self.uow(write=True) as tx:
-            job = find_job(tx, job_id)
-            if job.status.active and not force:
-                raise InvalidStateTransition(
-                    f"Job {job_id} is {job.status.value}; deleting it needs force=true", status=job.status.value)
-            tx.jobs.delete(job_id, now)
-            tx.tags.drop(self.arns.job(job_id))
+            self.delete_job_in(tx, job_id, force)
+
+    def delete_job_in(self, tx: UnitOfWork, job_id: str, force: bool) -> None:
+        job = find_job(tx, job_id)
+        if job.status.active and not force:
+            raise InvalidStateTransition(
+                f"Job {job_id} is {job.status.value}; deleting it needs force=true", status=job.status.value)
+        tx.jobs.delete(job_id, self.clock.now())
+        tx.tags.drop(self.arns.job(job_id))
 
     def associate_targets(self, job_id: str, arns: Sequence[str], comment: str | None) -> Job:
         now = self.clock.now()

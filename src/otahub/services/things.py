@@ -87,6 +87,15 @@ class ThingRegistry:
             self.dynamic.follow(tx, thing, [])
             return thing
 
+    def put_thing(self, tx: UnitOfWork, thing: Thing) -> None:
+        """Store, in ``tx``, a thing another service keeps (a managed thing's own thing); dynamic groups follow."""
+        if tx.things.get(thing.name) is None:
+            tx.things.add(thing)
+            self.dynamic.follow(tx, thing, [])
+        else:
+            tx.things.save(thing)
+            self.dynamic.follow(tx, thing)
+
     def describe_thing(self, name: str) -> Thing:
         with self.uow() as tx:
             return _thing(tx, name)

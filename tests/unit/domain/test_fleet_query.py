@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otahub.domain.errors import InvalidInput
-from otahub.domain.fleet_query import MAX_DEPTH, Query, Record, parse_query, thing_record
+from otahub.domain.fleet_query import MAX_DEPTH, Query, Record, parse_query, renamed, thing_record
+from otahub.domain.fleet_query import render as render_node
 
 THING = thing_record(
     "sensor-12", "Sensor", {"model": "m1", "version": "3", "room": "north wing", "fw": "1.10.2"}, ["g1", "lab"]
@@ -476,3 +477,39 @@ def test_parse_raises_nothing_but_invalid_input(text: str) -> None:
         return
     assert isinstance(query.matches(THING), bool)
     assert isinstance(query.matches({}), bool)
+
+
+# -- rewriting (managed-integrations target queries become things queries) ---------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(trees, st.lists(records, min_size=1, max_size=4))
+def test_render_writes_text_that_means_the_same_query(tree: Tree, samples: list[Record]) -> None:
+    query = parse_query(render(tree))
+    text = render_node(query.root)
+    again = parse_query(text)
+    assert again.fields() == query.fields()
+    assert render_node(again.root) == text  # a fixed point
+    for record in samples:
+        assert again.matches(record) is query.matches(record)
+
+
+@settings(deadline=None)
+@given(trees, records)
+def test_renamed_fields_read_the_renamed_record(tree: Tree, record: Record) -> None:
+    query = parse_query(render(tree))
+    moved = parse_query(render_node(renamed(query.root, lambda name: f"x.{name}")))
+    assert moved.fields() == {f"x.{name}" for name in query.fields()}
+    assert moved.matches({f"x.{k}": v for k, v in record.items()}) is query.matches(record)
+
+
+@pytest.mark.parametrize(("text", "rendered"), [
+    ("a:b", 'a:"b"'),
+    ("a:b* OR c:d AND e:f", 'a:b* OR c:"d" AND e:"f"'),
+    ("(a:b OR c:d) e:f", '(a:"b" OR c:"d") AND e:"f"'),
+    (r"NOT (a:x\ y* OR b:[1 TO *})", r"NOT (a:x\ y* OR b:[" + '"1" TO *])'),
+    ("a:* -b:c *", 'a:* AND NOT b:"c" AND *'),
+    ("a>=2", 'a:["2" TO *]'),
+])
+def test_render_examples(text: str, rendered: str) -> None:
+    assert render_node(parse_query(text).root) == rendered

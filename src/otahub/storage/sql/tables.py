@@ -374,3 +374,174 @@ authorities = Table(
     Column("cert_pem", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
+
+# --- managed integrations ---------------------------------------------------------------------------
+# A managed thing's own thing (same name) is a row of `things`; an OTA task's job is a row of `jobs`
+# (job_id = task_id). These tables keep what the managed-integrations face adds to them.
+
+managed_things = Table(
+    "managed_things",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("managed_thing_id", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("authentication_material", Text, nullable=False),
+    Column("authentication_material_type", String(64), nullable=False),
+    Column("provisioning_status", String(32), nullable=False),
+    Column("owner", String(64), index=True),
+    Column("credential_locker_id", String(64)),
+    Column("serial_number", String(128)),
+    Column("brand", String(128)),
+    Column("model", String(128)),
+    Column("name", String(128)),
+    Column("classification", String(64)),
+    Column("hub_network_mode", String(32)),
+    Column("meta_data", JSON),
+    Column("documents", JSON, nullable=False),  # capability report, schemas, capabilities, Wi-Fi setup: as given
+    Column("client_token", String(64), unique=True),
+    Column("request_hash", String(64)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+ota_task_configurations = Table(
+    "ota_task_configurations",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("configuration_id", String(64), nullable=False, unique=True),
+    Column("name", String(128)),
+    Column("description", Text),
+    Column("push_config", JSON, nullable=False),  # a job configuration in the domain's names (job_repositories.py)
+    Column("client_token", String(64), unique=True),
+    Column("request_hash", String(64)),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+ota_tasks = Table(
+    "ota_tasks",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", String(200), nullable=False, unique=True),
+    Column("job_id", String(64), nullable=False),
+    Column("description", Text),
+    Column("s3_url", String(1000), nullable=False),
+    Column("ota_type", String(16), nullable=False),
+    Column("protocol", String(16), nullable=False),
+    Column("mechanism", String(16), nullable=False),
+    Column("targets", JSON, nullable=False),
+    Column("query_string", Text),
+    Column("group_name", NAME),
+    Column("task_configuration_id", String(64), index=True),
+    Column("schedule", JSON),
+    Column("retry", JSON, nullable=False),
+    Column("client_token", String(64), unique=True),
+    Column("request_hash", String(64)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# --- iotwireless: destinations, LoRaWAN devices, multicast groups, FUOTA tasks ------------------------
+# Keys, FPorts and group settings are JSON in the domain's own names (wireless_repositories.py); the
+# columns beside them are what lookups and ListWirelessDevices' filters need.
+
+wireless_destinations = Table(
+    "wireless_destinations",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("name", NAME, nullable=False, unique=True),
+    Column("expression_type", String(16), nullable=False),
+    Column("expression", String(2048), nullable=False),
+    Column("description", Text),
+    Column("role_arn", String(2048), nullable=False),
+    Column("client_token", String(64), unique=True),
+    Column("request_hash", String(64)),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+wireless_devices = Table(
+    "wireless_devices",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", String(64), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),
+    Column("name", String(256)),
+    Column("description", Text),
+    Column("destination_name", NAME, nullable=False, index=True),
+    Column("dev_eui", String(16), unique=True),  # lower case: DevEui lookups ignore the case of hex digits
+    Column("device_profile_id", String(256), index=True),
+    Column("service_profile_id", String(256)),
+    Column("thing_name", NAME, index=True),
+    Column("positioning", String(16)),
+    Column("lorawan", JSON, nullable=False),
+    Column("client_token", String(64), unique=True),
+    Column("request_hash", String(64)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+multicast_groups = Table(
+    "multicast_groups",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("group_id", String(64), nullable=False, unique=True),
+    Column("name", String(256)),
+    Column("description", Text),
+    Column("rf_region", String(16), nullable=False),
+    Column("dl_class", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("settings", JSON, nullable=False),  # participating gateways, default session parameters
+    Column("session", JSON),  # the scheduled session, if any
+    Column("client_token", String(64), unique=True),
+    Column("request_hash", String(64)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+multicast_group_devices = Table(
+    "multicast_group_devices",
+    metadata,
+    Column("group_id", String(64), primary_key=True),
+    Column("device_id", String(64), primary_key=True, index=True),
+    Column("mc_group_id", Integer, nullable=False),
+    Column("status", String(256), nullable=False),
+    Column("joined", Boolean, nullable=False),
+)
+
+fuota_tasks = Table(
+    "fuota_tasks",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", String(64), nullable=False, unique=True),
+    Column("status", String(32), nullable=False, index=True),
+    Column("settings", JSON, nullable=False),  # name, description, region, role, redundancy, fragments, descriptor
+    Column("image_uri", String(4096), nullable=False),
+    Column("image_bucket", String(255), nullable=False),
+    Column("image_key", String(1024), nullable=False),
+    Column("image_version_id", String(64), nullable=False),
+    Column("image_size", BigInteger, nullable=False),
+    Column("image_sha256", String(64), nullable=False, index=True),
+    Column("start_time", UtcDateTime()),
+    Column("client_token", String(64), unique=True),
+    Column("request_hash", String(64)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+fuota_task_devices = Table(  # devices associated directly (direct) and every device a status was recorded for
+    "fuota_task_devices",
+    metadata,
+    Column("task_id", String(64), primary_key=True),
+    Column("device_id", String(64), primary_key=True, index=True),
+    Column("direct", Boolean, nullable=False),
+    Column("status", String(64)),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+fuota_task_groups = Table(
+    "fuota_task_groups",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", String(64), nullable=False),
+    Column("group_id", String(64), nullable=False, index=True),
+    Index("ix_fuota_task_groups_task_id_group_id", "task_id", "group_id", unique=True),
+)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from otahub.storage.sql.certificate_repositories import SqlAuthorities, SqlCertificates, SqlPrincipals
 from otahub.storage.sql.job_repositories import SqlJobs, SqlJobTemplates
+from otahub.storage.sql.managed_repositories import SqlManagedThings, SqlOtaTasks, SqlTaskConfigurations
 from otahub.storage.sql.object_repositories import SqlBuckets, SqlMultipart, SqlObjects
 from otahub.storage.sql.ota_repositories import SqlOtaUpdates
 from otahub.storage.sql.repositories import (
@@ -81,6 +82,9 @@ class SqlUnitOfWork:
         self.certificates = SqlCertificates(self.conn)
         self.principals = SqlPrincipals(self.conn)
         self.authorities = SqlAuthorities(self.conn)
+        self.managed_things = SqlManagedThings(self.conn)
+        self.ota_task_configurations = SqlTaskConfigurations(self.conn)
+        self.ota_tasks = SqlOtaTasks(self.conn)
 
 
 class SqlUnitOfWorkFactory:
