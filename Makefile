@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint mosquitto bench bench-s3 bench-jobs bench-fleet clean
+.PHONY: run test lint mosquitto bench bench-s3 bench-jobs bench-fleet bench-fec clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench-s3: $(STAMP)
 
 bench-jobs: $(STAMP)
 	$(VENV)/bin/python bench/bench_jobs.py
+
+bench-fec: $(STAMP)
+	$(VENV)/bin/python bench/bench_fec.py
 
 bench-fleet: $(STAMP) mosquitto
 	cd bench && ../$(VENV)/bin/python bench_fleet.py
