@@ -53,6 +53,7 @@ from otahub.services.things import ThingRegistry
 from otahub.services.timekeeping import EngineTicker, TimeDriver
 from otahub.storage.blobs.local import LocalBlobStore
 from otahub.storage.blobs.s3 import S3BlobOptions, S3BlobStore
+from otahub.storage.sql.mqtt_sessions import SqlMqttSessions
 from otahub.storage.sql.unit_of_work import SqlUnitOfWorkFactory, make_engine, upgrade_schema
 
 NOTICE_INTERVAL = 0.5  # seconds between drains of the device notice outbox
@@ -132,7 +133,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     broker = None
     if settings.mqtt_plain_port is not None or settings.mqtt_port is not None:
         broker = _device_broker(DeviceJobs(uow, clock), streams, blobs, certificates, presigner, endpoints, clock,
-                                plain_allowed=settings.mqtt_plain_port is not None)
+                                plain_allowed=settings.mqtt_plain_port is not None,
+                                sessions=SqlMqttSessions(uow, SystemClock()))
     external = None
     if settings.mqtt_broker_url is not None:
         external = _external_broker(BrokerAddress.parse(settings.mqtt_broker_url), DeviceJobs(uow, clock), streams,
@@ -252,14 +254,15 @@ class _BlobBlocks:
 
 def _device_broker(devices: DeviceJobs, streams: StreamService, blobs: LocalBlobStore | S3BlobStore,
                    certificates: CertificateService, presigner: Presigner, endpoints: Endpoints,
-                   clock: Clock, *, plain_allowed: bool) -> Broker:
-    """otahub's own MQTT device endpoint: the jobs and streams topics answered by otahub itself."""
+                   clock: Clock, *, plain_allowed: bool, sessions: SqlMqttSessions | None = None) -> Broker:
+    """otahub's own MQTT device endpoint: the jobs and streams topics answered by otahub itself; persistent
+    sessions kept in ``sessions`` (expiry deadlines in wall time, as the broker's timers) survive restarts."""
 
     def document(view: DeviceView) -> str:
         return presigner.substitute(view.job.document, endpoints.http, clock.now(), view.job.config.presigned_expiry)
 
     topics = DeviceTopics(JobsTopics(devices, document, clock), StreamsTopics(streams, _BlobBlocks(blobs), clock))
-    broker = Broker(DeviceAuthenticator(certificates, plain_allowed=plain_allowed), topics)
+    broker = Broker(DeviceAuthenticator(certificates, plain_allowed=plain_allowed), topics, store=sessions)
     notifier = Notifier(devices, lambda limit: _take_notices(devices, limit), broker.publish, document, clock)
     topics.notifier = endpoints.notifier = notifier
     return broker

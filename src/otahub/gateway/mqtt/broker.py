@@ -11,6 +11,12 @@ an hour; MQTT 5 Session Expiry Interval, at most seven days) keeps its subscript
 messages (up to ``session_queue_limit``) until the client is back; CONNACK says "session present".
 A second connection with the same client id takes the session over and closes the first.
 Wills are published when a connection ends without a normal DISCONNECT (at once: Will Delay is not kept).
+
+With a ``SessionStore`` persistent sessions also survive a restart: each one (never a clean session) is
+written through a ``persistence.SessionJournal`` as it changes (subscriptions, expiry, each QoS 1 message
+queued or in flight, each acknowledgement), and ``start`` reads them back, dropping those that expired
+meanwhile. A connection sends the PUBACK (and SUBACK, UNSUBACK, CONNACK) only once what it changed is in the
+store. A session that was connected when otahub died counts its expiry from the restart.
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ from otahub.gateway.messages import Outgoing
 from otahub.gateway.mqtt import packets as p
 from otahub.gateway.mqtt.connection import Connection
 from otahub.gateway.mqtt.errors import ReasonCode
-from otahub.gateway.mqtt.ports import Authenticator, ClientInfo, ReservedTopics
+from otahub.gateway.mqtt.persistence import SessionJournal
+from otahub.gateway.mqtt.ports import Authenticator, ClientInfo, ReservedTopics, SessionStore
 from otahub.gateway.mqtt.sessions import Message, Session, forwarded_properties
 from otahub.gateway.mqtt.subscriptions import SubscriptionTable
 from otahub.gateway.mqtt.topics import TopicError, parse_topic_filter, topic_matches, validate_topic_name
 
-__all__ = ["Authenticator", "Broker", "ClientInfo", "Outgoing", "ReservedTopics"]
+__all__ = ["Authenticator", "Broker", "ClientInfo", "Outgoing", "ReservedTopics", "SessionStore"]
 
 logger = logging.getLogger("otahub.mqtt")
 
@@ -40,7 +47,7 @@ LISTEN_BACKLOG = 1024  # a fleet connecting at once (asyncio's default is 100)
 
 class Broker:
     def __init__(self, authenticator: Authenticator, reserved: ReservedTopics, *, max_packet_size: int = 131072 + 4096,
-                 session_queue_limit: int = 1000) -> None:
+                 session_queue_limit: int = 1000, store: SessionStore | None = None) -> None:
         self._authenticator = authenticator
         self._reserved = reserved
         self._max_packet_size = max_packet_size
@@ -51,14 +58,20 @@ class Broker:
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._connections: set[Connection] = set()
+        self._journal = SessionJournal(store) if store is not None else None  # None: sessions live in memory
+        self._restored = False
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
     async def start(self, host: str, port: int, ssl: ssl_module.SSLContext | None = None) -> int:
         """Listen on ``host``:``port`` (0 picks a free port); returns the bound port.
 
-        May be called more than once (say plain 1883 and TLS 8883): the listeners share the sessions.
+        May be called more than once (say plain 1883 and TLS 8883): the listeners share the sessions. The
+        first call reads the stored sessions back, if there is a store.
         """
+        if self._journal is not None and not self._restored:
+            self._restored = True
+            await self._restore(self._journal)
         server = await asyncio.start_server(self._serve, host, port, ssl=ssl, backlog=LISTEN_BACKLOG)
         self._servers.append(server)
         bound: int = server.sockets[0].getsockname()[1]
@@ -75,9 +88,35 @@ class Broker:
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
+        if self._journal is not None:
+            await self._journal.close()  # the sessions as the connections' ends left them
         for session in self._sessions.values():
             session.cancel_expiry()
         self._sessions.clear()
+        self._table = SubscriptionTable()
+        self._restored = False
+
+    async def _restore(self, journal: SessionJournal) -> None:
+        loop = asyncio.get_running_loop()
+        records = await journal.load()
+        for record in records:
+            session = journal.restored(record, self._queue_limit)
+            for topic_filter, subscription in list(session.subscriptions.items()):
+                try:
+                    self._table.add(session.client_id, parse_topic_filter(topic_filter, allow_shared=True),
+                                    subscription)
+                except TopicError as error:
+                    logger.warning("stored session %r: dropping its subscription: %s", session.client_id, error)
+                    del session.subscriptions[topic_filter]
+            remaining = record.expires_in
+            if remaining is None:  # connected when otahub stopped without a goodbye: it ends expiry from now
+                journal.disconnected(session)
+                remaining = session.expiry
+            session.expiry_timer = loop.call_later(remaining, self._expire, session)
+            self._sessions[session.client_id] = session
+        if records:
+            logger.info("restored %d persistent sessions (%d messages queued)", len(records),
+                        sum(len(record.messages) for record in records))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -105,6 +144,14 @@ class Broker:
 
     # -- what connections call -----------------------------------------------------------------------
 
+    def changes(self) -> int:
+        """A mark for ``stored``: how many changes were made to stored sessions so far."""
+        return 0 if self._journal is None else self._journal.count
+
+    def stored(self, mark: int) -> asyncio.Future[None] | None:
+        """None when no stored session changed since ``mark``; else a future done once the changes are durable."""
+        return None if self._journal is None else self._journal.durable(mark)
+
     def authenticate(self, client_id: str, username: str | None, password: bytes | None,
                      certificate: bytes | None) -> tuple[str, ...] | None:
         try:
@@ -130,6 +177,7 @@ class Broker:
         session.expiry = expiry
         session.connection = connection
         self._sessions[client_id] = session
+        self._keep(session)
         return session, existing is not None
 
     def detach(self, connection: Connection, *, clean: bool) -> None:
@@ -144,6 +192,7 @@ class Broker:
         if session.expiry == 0:
             self._discard(session)
         else:
+            self._keep(session)
             loop = asyncio.get_running_loop()
             session.expiry_timer = loop.call_later(session.expiry, self._expire, session)
 
@@ -180,6 +229,8 @@ class Broker:
         existed = session.subscriptions.get(subscription.topic_filter) is not None
         session.subscriptions[subscription.topic_filter] = granted
         self._table.add(client.client_id, parsed, granted)
+        if session.journal is not None:
+            session.journal.save(session)
         send_retained = parsed.share_group is None and (
             subscription.retain_handling == 0 or (subscription.retain_handling == 1 and not existed))
         retained = [
@@ -194,6 +245,8 @@ class Broker:
         if session.subscriptions.pop(topic_filter, None) is None:
             return False
         self._table.remove(session.client_id, parse_topic_filter(topic_filter, allow_shared=True))
+        if session.journal is not None:
+            session.journal.save(session)
         return True
 
     # -- routing -------------------------------------------------------------------------------------
@@ -248,8 +301,27 @@ class Broker:
         logger.info("publishing the Will of %r to %r", client.client_id, will.topic)
         self._route(message, sender=client.client_id)
 
+    def _keep(self, session: Session) -> None:
+        """The store after a session's client came or went: a session that outlives its connection is kept
+        (connected, or with its expiry deadline), one that does not is not."""
+        journal = self._journal
+        if journal is None:
+            return
+        if session.expiry == 0:
+            if session.journal is not None:
+                journal.delete(session)
+            return
+        if session.journal is None:
+            journal.persist(session)
+        elif session.connection is not None:
+            journal.connected(session)
+        if session.connection is None:
+            journal.disconnected(session)
+
     def _discard(self, session: Session) -> None:
         session.cancel_expiry()
+        if session.journal is not None:
+            session.journal.delete(session)
         for topic_filter in session.subscriptions:
             self._table.remove(session.client_id, parse_topic_filter(topic_filter, allow_shared=True))
         session.subscriptions.clear()

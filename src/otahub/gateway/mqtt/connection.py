@@ -6,6 +6,11 @@ dropped; QoS 1 messages wait in the session, at most ``_MAX_INFLIGHT`` (or the c
 unacknowledged at once; a client that lets even that and its acks pile up past the hard limit is cut
 off. A client whose replies back up is not read from until its buffer drains, so it slows only itself.
 
+With a session store, a packet that changed a stored session (a QoS 1 publish queued for one, a subscription,
+a CONNECT) is answered once the change is durable. PUBACKs (and the replies after them) wait in order until
+the end of what was read at once, so a burst of publishes shares one commit; the connection reads nothing
+more until they are sent.
+
 QoS 2 (as AWS IoT): a QoS 2 PUBLISH closes a 3.1.1 connection and gets DISCONNECT 0x9B from MQTT 5; a
 QoS 2 Will refuses the connection (CONNACK 0x9B, or a plain close at 3.1.1); a subscription asking for
 QoS 2 is granted QoS 1 at both levels (MQTT 5 advertises Maximum QoS 1 in CONNACK).
@@ -19,6 +24,7 @@ import logging
 import secrets
 from typing import TYPE_CHECKING
 
+from otahub.gateway.messages import Outgoing
 from otahub.gateway.mqtt import packets as p
 from otahub.gateway.mqtt.codec import PacketReader, encode
 from otahub.gateway.mqtt.errors import ProtocolError, ReasonCode
@@ -73,6 +79,9 @@ class Connection:
         self._client_max_packet: int | None = None
         self._hard_limit = _QOS0_BUFFER_LIMIT + (_MAX_INFLIGHT + 2) * max_packet_size
         self._closed = False
+        self._ready = False  # CONNACK sent: messages may go out
+        self._held: list[tuple[int | None, list[Outgoing]]] = []  # publishes answered once the store has them
+        self._waiting: list[asyncio.Future[None]] = []  # the store writes they wait for
 
     # -- the task ------------------------------------------------------------------------------------
 
@@ -112,9 +121,14 @@ class Connection:
             if not data:
                 return False
             for packet in self._parser.feed(data):
-                result = self._handle(packet)
+                if self._closed:  # taken over while waiting for the store
+                    return False
+                if not isinstance(packet, p.Publish):
+                    await self._answer_publishes()
+                result = await self._handle(packet)
                 if result is not None:
                     return result
+            await self._answer_publishes()
             timeout = 1.5 * self._keep_alive if self._keep_alive else None
             if self._writer.transport.get_write_buffer_size() > _QOS0_BUFFER_LIMIT:
                 await self._drain(timeout or CONNECT_TIMEOUT)
@@ -138,6 +152,29 @@ class Connection:
     def abort(self) -> None:
         self._closed = True
         self._writer.transport.abort()
+
+    async def _stored(self, mark: int) -> None:
+        """Until the changes made to stored sessions since ``mark`` are durable (no store: at once)."""
+        waiter = self._broker.stored(mark)
+        if waiter is not None:
+            await asyncio.shield(waiter)
+
+    async def _answer_publishes(self) -> None:
+        """The PUBACKs and replies held back, in order, once the store has what they wait for."""
+        if not self._held:
+            return
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:  # a failed write raises: those publishes get no PUBACK
+            await asyncio.shield(waiter)
+        held, self._held = self._held, []
+        for packet_id, replies in held:
+            self._answer(packet_id, replies)
+
+    def _answer(self, packet_id: int | None, replies: list[Outgoing]) -> None:
+        if packet_id is not None:
+            self._send(p.Puback(packet_id))
+        for reply in replies:
+            self.deliver(Message(reply.topic, reply.payload, min(reply.qos, 1)))
 
     # -- sending -------------------------------------------------------------------------------------
 
@@ -165,6 +202,8 @@ class Connection:
     def deliver(self, message: Message) -> None:
         """Send a message to this client: QoS 0 now (unless its buffer is full), QoS 1 through the session."""
         if message.qos == 0:
+            if not self._ready:
+                return  # its CONNACK waits for the store: QoS 0 may be dropped
             if self._writer.transport.get_write_buffer_size() > _QOS0_BUFFER_LIMIT:
                 logger.debug("dropping a QoS 0 message for %s: its write buffer is full", self._name())
                 return
@@ -176,15 +215,22 @@ class Connection:
         self.pump()
 
     def pump(self) -> None:
-        """Send queued QoS 1 messages while fewer than the window are unacknowledged."""
+        """Send queued QoS 1 messages while fewer than the window are unacknowledged. A message the
+        connection could not take stays queued for the session's next connection; one larger than the
+        client's Maximum Packet Size is dropped."""
         session = self.session
         assert session is not None
-        while session.pending and len(session.inflight) < self._window and not self._closed:
-            message = session.pending.popleft()
+        while self._ready and session.pending and len(session.inflight) < self._window and not self._closed:
+            message = session.pending[0]
             packet_id = session.next_packet_id()
-            session.inflight[packet_id] = message
-            if not self._send(self._publish(message, packet_id, dup=False)):
-                session.inflight.pop(packet_id, None)
+            if self._send(self._publish(message, packet_id, dup=False)):
+                session.pending.popleft()
+                session.inflight[packet_id] = message
+            elif self._closed or self._writer.transport.is_closing():
+                return
+            else:
+                session.pending.popleft()
+                session.forget(message)
 
     def _publish(self, message: Message, packet_id: int | None, *, dup: bool) -> p.Publish:
         properties = message.properties if self.level == p.MQTT_5 else NO_PROPERTIES
@@ -192,20 +238,20 @@ class Connection:
 
     # -- packets -------------------------------------------------------------------------------------
 
-    def _handle(self, packet: p.Packet) -> bool | None:
+    async def _handle(self, packet: p.Packet) -> bool | None:
         """Handle one packet; True/False ends the connection (clean or not), None goes on."""
         if self.client is None:
             if not isinstance(packet, p.Connect):
                 raise ProtocolError(ReasonCode.PROTOCOL_ERROR, f"{type(packet).__name__} before CONNECT")
-            return self._on_connect(packet)
+            return await self._on_connect(packet)
         if isinstance(packet, p.Publish):
-            self._on_publish(packet)
+            await self._on_publish(packet)
         elif isinstance(packet, p.Puback):
             self._on_puback(packet)
         elif isinstance(packet, p.Subscribe):
-            self._on_subscribe(packet)
+            await self._on_subscribe(packet)
         elif isinstance(packet, p.Unsubscribe):
-            self._on_unsubscribe(packet)
+            await self._on_unsubscribe(packet)
         elif isinstance(packet, p.Pingreq):
             self._send(p.Pingresp())
         elif isinstance(packet, p.Disconnect):
@@ -219,7 +265,7 @@ class Connection:
         self._send(p.Connack(code))
         return False
 
-    def _on_connect(self, packet: p.Connect) -> bool | None:
+    async def _on_connect(self, packet: p.Connect) -> bool | None:
         self.level = packet.protocol_level
         v5 = self.level == p.MQTT_5
         if packet.will is not None:
@@ -252,11 +298,14 @@ class Connection:
         self.client = ClientInfo(client_id, packet.username, self.level, things)
         self.will = packet.will
         self._keep_alive = packet.keep_alive
+        mark = self._broker.changes()
         session, present = self._broker.attach(self, packet.clean_start, expiry)
+        self.session = session
+        await self._stored(mark)  # the session CONNACK speaks of is in the store (or gone from it)
         self._send(p.Connack(0, present, self._connack_properties(assigned, expiry, requested)))
         logger.info("client %r connected (MQTT %s, session present %s)", client_id, "5" if v5 else "3.1.1", present)
-        self.session = session
-        for packet_id, message in session.inflight.items():
+        self._ready = True
+        for packet_id, message in list(session.inflight.items()):
             self._send(self._publish(message, packet_id, dup=True))
         self.pump()
         return None
@@ -289,44 +338,54 @@ class Connection:
             raise _Close(ReasonCode.TOPIC_NAME_INVALID, str(error)) from None
         return topic
 
-    def _on_publish(self, packet: p.Publish) -> None:
+    async def _on_publish(self, packet: p.Publish) -> None:
         if packet.qos == 2:
             raise _Close(ReasonCode.QOS_NOT_SUPPORTED, "QoS 2 is not supported")
         topic = self._topic(packet)
         message = Message(topic, packet.payload, packet.qos, packet.retain, forwarded_properties(packet.properties))
+        mark = self._broker.changes()
         try:
             replies = self._broker.receive(self, message)
         except PermissionError as error:
+            await self._answer_publishes()  # those before it first
             if self.level != p.MQTT_5:
                 raise _Close(ReasonCode.NOT_AUTHORIZED, f"publish to {topic!r} refused: {error}") from None
             logger.info("publish by %s to %r refused: %s", self._name(), topic, error)
             if packet.packet_id is not None:
                 self._send(p.Puback(packet.packet_id, ReasonCode.NOT_AUTHORIZED))
             return
-        if packet.packet_id is not None:
-            self._send(p.Puback(packet.packet_id))
-        for reply in replies:
-            self.deliver(Message(reply.topic, reply.payload, min(reply.qos, 1)))
+        # acknowledged once queued, durably, for every persistent subscriber (and after earlier publishes)
+        waiter = self._broker.stored(mark) if packet.packet_id is not None else None
+        if waiter is None and not self._held:
+            self._answer(packet.packet_id, replies)
+            return
+        if waiter is not None and waiter not in self._waiting:
+            self._waiting.append(waiter)
+        self._held.append((packet.packet_id, replies))
 
     def _on_puback(self, packet: p.Puback) -> None:
         assert self.session is not None
-        self.session.inflight.pop(packet.packet_id, None)
+        self.session.acknowledged(packet.packet_id)
         self.pump()
 
-    def _on_subscribe(self, packet: p.Subscribe) -> None:
+    async def _on_subscribe(self, packet: p.Subscribe) -> None:
         if packet.properties.subscription_identifiers:
             raise _Close(ReasonCode.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED, "subscription identifiers")
+        mark = self._broker.changes()
         results = [self._broker.subscribe(self, subscription) for subscription in packet.subscriptions]
+        await self._stored(mark)
         self._send(p.Suback(packet.packet_id, tuple(code for code, _ in results)))
         for _, retained in results:
             for message in retained:
                 self.deliver(message)
 
-    def _on_unsubscribe(self, packet: p.Unsubscribe) -> None:
+    async def _on_unsubscribe(self, packet: p.Unsubscribe) -> None:
+        mark = self._broker.changes()
         codes = tuple(
             ReasonCode.SUCCESS if self._broker.unsubscribe(self, topic_filter) else ReasonCode.NO_SUBSCRIPTION_EXISTED
             for topic_filter in packet.topic_filters
         )
+        await self._stored(mark)
         self._send(p.Unsuback(packet.packet_id, codes if self.level == p.MQTT_5 else ()))
 
     def _on_disconnect(self, packet: p.Disconnect) -> bool:

@@ -4,13 +4,16 @@ A session holds the client's subscriptions (keyed by the filter as subscribed, `
 the QoS 1 messages waiting to be sent (``pending``, bounded: past ``queue_limit`` new ones are dropped
 and counted, as AWS IoT drops messages beyond its persistent-session queue) and those sent but not yet
 acknowledged (``inflight``, resent with DUP after a reconnect). QoS 0 messages are never queued.
+
+A session kept in a ``SessionStore`` has a ``journal`` (``persistence.SessionJournal``): each message it
+queues gets a ``store_id`` and is written to the store, and is removed from it once acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from otahub.gateway.mqtt.packets import Subscription
@@ -18,6 +21,7 @@ from otahub.gateway.mqtt.properties import NO_PROPERTIES, Properties
 
 if TYPE_CHECKING:
     from otahub.gateway.mqtt.connection import Connection
+    from otahub.gateway.mqtt.persistence import SessionJournal
 
 _MAX_PACKET_ID = 0xFFFF
 
@@ -31,6 +35,7 @@ class Message:
     qos: int
     retain: bool = False
     properties: Properties = NO_PROPERTIES
+    store_id: int | None = field(default=None, compare=False)  # its id in the session store, once queued there
 
 
 def forwarded_properties(properties: Properties) -> Properties:
@@ -54,16 +59,30 @@ class Session:
         self.inflight: dict[int, Message] = {}
         self.connection: Connection | None = None
         self.expiry_timer: asyncio.TimerHandle | None = None
+        self.journal: SessionJournal | None = None  # set while the session is kept in the store
         self.dropped = 0
         self._last_packet_id = 0
 
     def enqueue(self, message: Message) -> bool:
-        """Queue a QoS 1 message; False (and counted) when the queue is full."""
+        """Queue a QoS 1 message (and write it to the store); False (and counted) when the queue is full."""
         if len(self.pending) >= self.queue_limit:
             self.dropped += 1
             return False
+        if self.journal is not None:
+            message = self.journal.add(self.client_id, message)
         self.pending.append(message)
         return True
+
+    def acknowledged(self, packet_id: int) -> None:
+        """The client acknowledged a message in flight: it leaves the session (and the store)."""
+        message = self.inflight.pop(packet_id, None)
+        if message is not None:
+            self.forget(message)
+
+    def forget(self, message: Message) -> None:
+        """A message that left the session (acknowledged, or never deliverable) leaves the store too."""
+        if self.journal is not None and message.store_id is not None:
+            self.journal.remove(self.client_id, message.store_id)
 
     def next_packet_id(self) -> int:
         """A packet id not in flight (the caller keeps ``inflight`` below 65,535 entries)."""

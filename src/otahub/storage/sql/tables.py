@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -305,6 +306,40 @@ device_notices = Table(
     Column("thing_name", NAME, primary_key=True),
     Column("noted_at", UtcDateTime(), nullable=False),
     Index("ix_device_notices_noted_at", "noted_at"),
+)
+
+# The embedded MQTT broker's persistent sessions (those that outlive their connection), written through by
+# storage/sql/mqtt_sessions.py so they survive a restart: the session, its subscriptions, and the QoS 1
+# messages queued or in flight for it (message_id increases in queue order).
+mqtt_sessions = Table(
+    "mqtt_sessions",
+    metadata,
+    Column("client_id", Text, primary_key=True),
+    Column("expiry", Integer, nullable=False),  # seconds the session outlives its connection
+    Column("expires_at", UtcDateTime()),  # NULL while its client is connected
+)
+
+mqtt_subscriptions = Table(
+    "mqtt_subscriptions",
+    metadata,
+    Column("client_id", Text, ForeignKey("mqtt_sessions.client_id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),  # the order they were made in
+    Column("topic_filter", Text, nullable=False),
+    Column("qos", Integer, nullable=False),
+    Column("no_local", Boolean, nullable=False),
+    Column("retain_as_published", Boolean, nullable=False),
+    Column("retain_handling", Integer, nullable=False),
+)
+
+mqtt_messages = Table(
+    "mqtt_messages",
+    metadata,
+    Column("client_id", Text, ForeignKey("mqtt_sessions.client_id", ondelete="CASCADE"), primary_key=True),
+    Column("message_id", BigInteger, primary_key=True),
+    Column("topic", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("retain", Boolean, nullable=False),
+    Column("properties", LargeBinary, nullable=False),  # the MQTT 5 PUBLISH property block (empty: none)
 )
 
 job_templates = Table(
