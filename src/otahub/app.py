@@ -15,10 +15,12 @@ from otahub.aws.asgi import AwsAsgiApp
 from otahub.aws.dispatch import HandlerRegistry
 from otahub.aws.iot import IotApi
 from otahub.aws.iot_certificates import IotCertificatesApi
+from otahub.aws.iot_fuota import IotFuotaApi
 from otahub.aws.iot_jobs import IotJobsApi
 from otahub.aws.iot_jobs_data import IotJobsDataApi
 from otahub.aws.iot_ota import IotOtaApi
 from otahub.aws.iot_streams import IotStreamsApi
+from otahub.aws.iot_wireless import IotWirelessApi
 from otahub.aws.managed_integrations import ManagedIntegrationsApi
 from otahub.aws.pipeline import AwsPipeline, PipelineSettings
 from otahub.aws.presign import DirectUrl, Presigner
@@ -41,6 +43,7 @@ from otahub.gateway.streams import StreamsTopics
 from otahub.services.certificates import CertificateService
 from otahub.services.credentials import CredentialStore, StartupCredentials
 from otahub.services.device_jobs import DeviceJobs, DeviceView
+from otahub.services.fuota import FuotaService
 from otahub.services.jobs import JobService
 from otahub.services.managed_things import ManagedThingService
 from otahub.services.objects import ObjectStore
@@ -51,6 +54,8 @@ from otahub.services.streams import StreamService
 from otahub.services.tags import TagService
 from otahub.services.things import ThingRegistry
 from otahub.services.timekeeping import EngineTicker, TimeDriver
+from otahub.services.wireless import WirelessService
+from otahub.services.wireless_tags import WirelessTags
 from otahub.storage.blobs.local import LocalBlobStore
 from otahub.storage.blobs.s3 import S3BlobOptions, S3BlobStore
 from otahub.storage.sql.mqtt_sessions import SqlMqttSessions
@@ -127,6 +132,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     managed = ManagedIntegrationsApi(ManagedThingService(uow, clock, arns, things, jobs),
                                      OtaTaskService(uow, jobs, things, objects, clock, arns), arns)
     registry.add("iot-managed-integrations", managed.handlers())
+    registry.add("iotwireless", IotWirelessApi(WirelessService(uow, clock, arns), WirelessTags(uow, arns), arns)
+                 .handlers())
+    registry.add("iotwireless", IotFuotaApi(FuotaService(uow, objects, clock, arns), arns).handlers())
     certificates = CertificateService(uow, clock, arns)
     registry.add("iot", IotCertificatesApi(certificates, arns).handlers())
     endpoints = Endpoints()

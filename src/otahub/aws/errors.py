@@ -32,7 +32,7 @@ ERROR_TABLE: dict[type[domain.DomainError], tuple[str, ...]] = {
     domain.InvalidStateTransition: ("InvalidStateTransitionException", "ConflictException",
                                     "InvalidRequestException"),
     domain.TerminalState: ("TerminalStateException", "InvalidRequestException"),
-    domain.LimitExceeded: ("LimitExceededException", "ServiceQuotaExceededException",
+    domain.LimitExceeded: ("LimitExceededException", "ServiceQuotaExceededException", "TooManyTagsException",
                            "InvalidRequestException", "ValidationException"),
 }
 
@@ -78,7 +78,8 @@ def from_domain(service: ServiceModel, op: OperationModel, error: domain.DomainE
     code, status = pick_error(service, op, candidates)
     fields: dict[str, Any] = {}
     if isinstance(error, domain.AlreadyExists):
-        fields = {"resourceId": error.resource_id, "resourceArn": error.resource_arn}
+        fields = {"resourceId": error.resource_id, "resourceArn": error.resource_arn,
+                  "ResourceId": error.resource_id, "ResourceType": error.resource_type}  # iotwireless' spelling
     elif isinstance(error, domain.NotFound):  # the newer services' ResourceNotFoundException says what is missing
         fields = {"ResourceId": error.name, "ResourceType": error.resource_type}
     return WireError(code, status, error.message, _modelled_fields(service, code, fields))

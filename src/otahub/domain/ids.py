@@ -70,6 +70,26 @@ class Arns:
         """(resource type, id) of an iot-managed-integrations ARN in this region and account, else None."""
         return self._parse(arn, "iotmanagedintegrations")
 
+    def wireless(self, resource_type: str, key: str) -> str:
+        """An iotwireless ARN: WirelessDevice/{id}, MulticastGroup/{id}, FuotaTask/{id}, Destination/{name}."""
+        return f"arn:aws:iotwireless:{self.region}:{self.account_id}:{resource_type}/{key}"
+
+    def wireless_device(self, device_id: str) -> str:
+        return self.wireless("WirelessDevice", device_id)
+
+    def multicast_group(self, group_id: str) -> str:
+        return self.wireless("MulticastGroup", group_id)
+
+    def fuota_task(self, task_id: str) -> str:
+        return self.wireless("FuotaTask", task_id)
+
+    def destination(self, name: str) -> str:
+        return self.wireless("Destination", name)
+
+    def parse_wireless(self, arn: str) -> tuple[str, str] | None:
+        """(resource type, id or name) of an iotwireless ARN in this region and account, else None."""
+        return self._parse(arn, "iotwireless")
+
     def parse_iot(self, arn: str) -> tuple[str, str] | None:
         """(resource type, name) of an iot ARN in this region and account, else None."""
         return self._parse(arn, "iot")

@@ -16,6 +16,12 @@ from otahub.domain.objects import BlobRef, Bucket, MultipartUpload, ObjectVersio
 from otahub.domain.ota import OtaStatus, OtaUpdate
 from otahub.domain.streams import Stream
 from otahub.domain.things import Thing, ThingGroup, ThingType
+from otahub.services.wireless_ports import (
+    DestinationRepository,
+    FuotaTaskRepository,
+    MulticastGroupRepository,
+    WirelessDeviceRepository,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +284,14 @@ class UnitOfWork(Protocol):
     def ota_task_configurations(self) -> TaskConfigurationRepository: ...
     @property
     def ota_tasks(self) -> OtaTaskRepository: ...
+    @property
+    def destinations(self) -> DestinationRepository: ...
+    @property
+    def wireless_devices(self) -> WirelessDeviceRepository: ...
+    @property
+    def multicast_groups(self) -> MulticastGroupRepository: ...
+    @property
+    def fuota_tasks(self) -> FuotaTaskRepository: ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from otahub.domain.objects import BlobRef, Bucket, MultipartUpload, ObjectVersion, Part, Versioning
-from otahub.storage.sql.tables import buckets, multipart_parts, multipart_uploads, objects, stream_files
+from otahub.storage.sql.tables import buckets, fuota_tasks, multipart_parts, multipart_uploads, objects, stream_files
 
 
 class SqlBuckets:
@@ -116,8 +116,8 @@ class SqlObjects:
         return [(row.seq, _version(row)) for row in self.conn.execute(query)]
 
     def blob_in_use(self, sha256: str) -> bool:
-        """Is any object version, multipart part or stream file still made of these bytes?"""
-        referrers = (objects.c.sha256, multipart_parts.c.sha256, stream_files.c.sha256)
+        """Is any object version, multipart part, stream file or FUOTA image still made of these bytes?"""
+        referrers = (objects.c.sha256, multipart_parts.c.sha256, stream_files.c.sha256, fuota_tasks.c.image_sha256)
         return any(
             self.conn.execute(select(column).where(column == sha256).limit(1)).first() is not None
             for column in referrers

@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from otahub.storage.sql.certificate_repositories import SqlAuthorities, SqlCertificates, SqlPrincipals
+from otahub.storage.sql.fuota_repositories import SqlFuotaTasks
 from otahub.storage.sql.job_repositories import SqlJobs, SqlJobTemplates
 from otahub.storage.sql.managed_repositories import SqlManagedThings, SqlOtaTasks, SqlTaskConfigurations
 from otahub.storage.sql.object_repositories import SqlBuckets, SqlMultipart, SqlObjects
@@ -25,6 +26,7 @@ from otahub.storage.sql.repositories import (
     SqlThingTypes,
 )
 from otahub.storage.sql.stream_repositories import SqlStreams
+from otahub.storage.sql.wireless_repositories import SqlDestinations, SqlMulticastGroups, SqlWirelessDevices
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -85,6 +87,10 @@ class SqlUnitOfWork:
         self.managed_things = SqlManagedThings(self.conn)
         self.ota_task_configurations = SqlTaskConfigurations(self.conn)
         self.ota_tasks = SqlOtaTasks(self.conn)
+        self.destinations = SqlDestinations(self.conn)
+        self.wireless_devices = SqlWirelessDevices(self.conn)
+        self.multicast_groups = SqlMulticastGroups(self.conn)
+        self.fuota_tasks = SqlFuotaTasks(self.conn)
 
 
 class SqlUnitOfWorkFactory:
