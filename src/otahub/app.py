@@ -37,6 +37,7 @@ from otahub.domain.streams import StreamFile
 from otahub.gateway.device_endpoint import DeviceAuthenticator, DeviceTopics
 from otahub.gateway.external import BrokerAddress, ExternalBroker
 from otahub.gateway.jobs import JobsTopics
+from otahub.gateway.lorawan.simulated import SimulatedNetwork
 from otahub.gateway.mqtt.broker import Broker
 from otahub.gateway.notifier import Notifier
 from otahub.gateway.streams import StreamsTopics
@@ -44,6 +45,7 @@ from otahub.services.certificates import CertificateService
 from otahub.services.credentials import CredentialStore, StartupCredentials
 from otahub.services.device_jobs import DeviceJobs, DeviceView
 from otahub.services.fuota import FuotaService
+from otahub.services.fuota_engine import FuotaEngine
 from otahub.services.jobs import JobService
 from otahub.services.managed_things import ManagedThingService
 from otahub.services.objects import ObjectStore
@@ -53,7 +55,7 @@ from otahub.services.rollout import RolloutEngine
 from otahub.services.streams import StreamService
 from otahub.services.tags import TagService
 from otahub.services.things import ThingRegistry
-from otahub.services.timekeeping import EngineTicker, TimeDriver
+from otahub.services.timekeeping import Engines, EngineTicker, TimeDriver
 from otahub.services.wireless import WirelessService
 from otahub.services.wireless_tags import WirelessTags
 from otahub.storage.blobs.local import LocalBlobStore
@@ -132,9 +134,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     managed = ManagedIntegrationsApi(ManagedThingService(uow, clock, arns, things, jobs),
                                      OtaTaskService(uow, jobs, things, objects, clock, arns), arns)
     registry.add("iot-managed-integrations", managed.handlers())
-    registry.add("iotwireless", IotWirelessApi(WirelessService(uow, clock, arns), WirelessTags(uow, arns), arns)
-                 .handlers())
-    registry.add("iotwireless", IotFuotaApi(FuotaService(uow, objects, clock, arns), arns).handlers())
+    wireless, fuota = WirelessService(uow, clock, arns), FuotaService(uow, objects, clock, arns)
+    registry.add("iotwireless", IotWirelessApi(wireless, WirelessTags(uow, arns), arns).handlers())
+    registry.add("iotwireless", IotFuotaApi(fuota, arns).handlers())
+    sessions_engine = FuotaEngine(fuota, wireless, SimulatedNetwork(), lambda ref: b"".join(blobs.read(ref)), clock)
     certificates = CertificateService(uow, clock, arns)
     registry.add("iot", IotCertificatesApi(certificates, arns).handlers())
     endpoints = Endpoints()
@@ -153,8 +156,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         registry, store.secret_for, clock, wall_clock=SystemClock() if settings.virtual_clock else None,
     )
     workers = 0 if engine.dialect.name == "sqlite" else 16  # SQLite is local and single-writer: no pool
-    driver = TimeDriver(movable, rollout) if movable is not None else None
-    ticker = None if settings.virtual_clock else EngineTicker(rollout, settings.engine_interval)
+    engines = Engines(rollout, sessions_engine)
+    driver = TimeDriver(movable, engines) if movable is not None else None
+    ticker = None if settings.virtual_clock else EngineTicker(engines, settings.engine_interval)
     asgi = AwsAsgiApp(
         pipeline, workers=workers, clock_control=driver, spool=blobs.spool,
         on_startup=lambda: _start(ota, ticker, broker, external, settings, endpoints, certificates),

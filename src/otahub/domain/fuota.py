@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from otahub.domain.errors import InvalidInput, InvalidState
+from otahub.domain.lorawan.packages import FuotaDeviceStatus as FuotaDeviceStatus  # one enum for both faces
 from otahub.domain.lorawan.regions import RfRegion, region
 
 MAX_IMAGE_SIZE = 1024 * 1024  # AWS IoT Core for LoRaWAN takes firmware files of at most 1 MB
@@ -45,21 +46,6 @@ TRANSITIONS: dict[FuotaTaskStatus, frozenset[FuotaTaskStatus]] = {
 }
 
 
-class FuotaDeviceStatus(StrEnum):
-    """botocore ``iotwireless`` FuotaDeviceStatus, value for value."""
-
-    INITIAL = "Initial"
-    PACKAGE_NOT_SUPPORTED = "Package_Not_Supported"
-    FRAG_ALGO_UNSUPPORTED = "FragAlgo_unsupported"
-    NOT_ENOUGH_MEMORY = "Not_enough_memory"
-    FRAG_INDEX_UNSUPPORTED = "FragIndex_unsupported"
-    WRONG_DESCRIPTOR = "Wrong_descriptor"
-    SESSION_CNT_REPLAY = "SessionCnt_replay"
-    MISSING_FRAG = "MissingFrag"
-    MEMORY_ERROR = "MemoryError"
-    MIC_ERROR = "MICError"
-    SUCCESSFUL = "Successful"
-    DEVICE_IN_CONFLICTING_TASK = "Device_exist_in_conflict_fuota_task"
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,7 +173,7 @@ class FuotaService:
             tx.fuota_tasks.save(started)
             busy = tx.fuota_tasks.busy_devices(devices, other_than=task_id)
             tx.fuota_tasks.set_device_statuses(
-                task_id, dict.fromkeys(busy, FuotaDeviceStatus.DEVICE_IN_CONFLICTING_TASK), now)
+                task_id, dict.fromkeys(busy, FuotaDeviceStatus.DEVICE_EXIST_IN_CONFLICT_FUOTA_TASK), now)
             return started
 
     def associate_device(self, task_id: str, device_id: str) -> None:

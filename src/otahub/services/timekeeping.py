@@ -11,11 +11,30 @@ import threading
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from otahub.services.rollout import RolloutEngine
-
 log = logging.getLogger("otahub.engine")
 MAX_STEPS = 200_000
 STALL_STEP = timedelta(minutes=1)
+
+
+class Engine(Protocol):
+    """What moves with time: the rollout engine, the FUOTA session engine."""
+
+    def next_due(self) -> datetime | None: ...
+    def tick(self) -> object: ...
+
+
+class Engines:
+    """Several engines as one: due when the first is due; a tick ticks each."""
+
+    def __init__(self, *engines: Engine) -> None:
+        self.engines = engines
+
+    def next_due(self) -> datetime | None:
+        return min((due for due in (e.next_due() for e in self.engines) if due is not None), default=None)
+
+    def tick(self) -> None:
+        for engine in self.engines:
+            engine.tick()
 
 
 class MovableClock(Protocol):
@@ -24,7 +43,7 @@ class MovableClock(Protocol):
 
 
 class TimeDriver:
-    def __init__(self, clock: MovableClock, engine: RolloutEngine) -> None:
+    def __init__(self, clock: MovableClock, engine: Engine) -> None:
         self.clock = clock
         self.engine = engine
         self.lock = threading.Lock()
@@ -61,7 +80,7 @@ class TimeDriver:
 class EngineTicker:
     """Ticks the engine every ``interval`` seconds on a daemon thread (real-time clocks)."""
 
-    def __init__(self, engine: RolloutEngine, interval: float) -> None:
+    def __init__(self, engine: Engine, interval: float) -> None:
         self.engine = engine
         self.interval = interval
         self._stop = threading.Event()
@@ -81,4 +100,4 @@ class EngineTicker:
             try:
                 self.engine.tick()
             except Exception:  # a failed tick is retried on the next one; the ticker must live on
-                log.exception("rollout engine tick failed")
+                log.exception("engine tick failed")

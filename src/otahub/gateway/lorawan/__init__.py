@@ -1,0 +1,1 @@
+"""LoRaWAN network servers behind the FUOTA engine's NetworkServer interface (services/lorawan_network.py)."""
