@@ -20,6 +20,7 @@ from otahub.cli.clock import clock
 from otahub.cli.demo import demo
 from otahub.cli.firmware import firmware
 from otahub.cli.simulate import simulate
+from otahub.cli.simulate_lorawan import simulate_lorawan
 from otahub.config import ADDRESSING_STYLES, BLOB_STORES, DEFAULT_PORT, DEVICE_DOWNLOADS, Settings, SettingsError
 from otahub.storage.blobs.s3 import BlobStoreError
 
@@ -40,6 +41,7 @@ main.add_command(clock)
 main.add_command(agent)
 main.add_command(simulate)
 main.add_command(demo)
+main.add_command(simulate_lorawan)
 
 
 def _env_option(flag: str, **kwargs: Any) -> Callable[[F], F]:

@@ -248,11 +248,11 @@ class FuotaEngine:
                         for m in group.members if m.device_id in run.devices}
             self.wireless.record_member_status(group.group.group_id, statuses)
         for device in taking:  # alone, or a v1 device in a group: its own unicast stream in its own matrix
-            if _group_of(run, device) is None or device.version == 1:
-                params = run.region
+            via = _group_of(run, device)
+            if via is None or device.version == 1:
+                dr, frequency = self._channel(run, via)
                 run.streams.append(_Stream(self._fragmented(run, device.version or 2),
-                                           self._spacing(run, params.rx2_data_rate, params.rx2_frequency_hz), at,
-                                           [device.device_id]))
+                                           self._spacing(run, dr, frequency), at, [device.device_id]))
         run.step, run.due = "fragments", at
         log.info("FUOTA task %s: %d devices took the session; %d fragment streams", run.task.task_id, len(taking),
                  len(run.streams))
@@ -317,12 +317,20 @@ class FuotaEngine:
 
     def _fragmented(self, run: _Run, version: int) -> FragmentedImage:
         if version not in run.images:
-            size = run.task.settings.fragment_size or min(DEFAULT_FRAGMENT_SIZE,
-                                                          run.region.max_fragment_size(run.region.rx2_data_rate))
+            size = self._fragment_size(run)
             nb_frag = -(-len(run.image) // size)
             coded = coded_fragment_count(nb_frag, run.task.settings.redundancy_percent or 0)
             run.images[version] = encode(run.image, size, coded, version=version)
         return run.images[version]
+
+    @staticmethod
+    def _fragment_size(run: _Run) -> int:
+        """FragmentSizeBytes, which the model supports only for tasks with multicast groups (checked against
+        their data rates at StartFuotaTask); devices reached alone get what their RX2 rate carries [U]."""
+        rx2_limit = run.region.max_fragment_size(run.region.rx2_data_rate)
+        if run.session.groups:
+            return run.task.settings.fragment_size or min(DEFAULT_FRAGMENT_SIZE, rx2_limit)
+        return min(run.task.settings.fragment_size or DEFAULT_FRAGMENT_SIZE, rx2_limit)
 
     def _spacing(self, run: _Run, dr: int, frequency_hz: int) -> timedelta:
         image = self._fragmented(run, 2)
@@ -333,12 +341,15 @@ class FuotaEngine:
 
     def _session_length(self, run: _Run, device: _Device) -> timedelta:
         image = self._fragmented(run, device.version or 2)
-        group = _group_of(run, device)
+        return self._spacing(run, *self._channel(run, _group_of(run, device))) * len(image.fragments)
+
+    @staticmethod
+    def _channel(run: _Run, group: SessionGroup | None) -> tuple[int, int]:
+        """(data rate, frequency) a device hears fragments on: its group's class C channel, else RX2."""
         if group is None:
-            return self._spacing(run, run.region.rx2_data_rate, run.region.rx2_frequency_hz) * len(image.fragments)
+            return run.region.rx2_data_rate, run.region.rx2_frequency_hz
         params = region(group.group.rf_region)
-        frequency = _frequency(group.group) or params.rx2_frequency_hz
-        return self._spacing(run, _data_rate(group.group, params.rx2_data_rate), frequency) * len(image.fragments)
+        return _data_rate(group.group, params.rx2_data_rate), _frequency(group.group) or params.rx2_frequency_hz
 
 
 def _root_key(device: SessionDevice) -> bytes:
