@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint mosquitto bench bench-s3 bench-jobs bench-fleet bench-fec clean
+.PHONY: run test lint mosquitto bench bench-s3 bench-jobs bench-downloads bench-fleet bench-fec clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench-s3: $(STAMP)
 
 bench-jobs: $(STAMP)
 	$(VENV)/bin/python bench/bench_jobs.py
+
+# nginx (Debian's package) is the reference server; the bench apt-installs it when missing.
+bench-downloads: $(STAMP)
+	$(VENV)/bin/python bench/bench_downloads.py
 
 bench-fec: $(STAMP)
 	$(VENV)/bin/python bench/bench_fec.py

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import mmap
+import os
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from otahub.aws.chunked import FORMS as CHUNKED_FORMS
 from otahub.aws.chunked import AwsChunkedDecoder, ChunkError
@@ -22,6 +24,16 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+
+@runtime_checkable
+class FileSpan(Protocol):
+    """A streamed body that is a span of a local file (the local blob store's reads): sent from the file
+    itself rather than read into Python bytes chunk by chunk."""
+
+    def open_span(self) -> tuple[int, int, int]:
+        """(descriptor, offset, count); the caller closes the descriptor. May block (it opens a file)."""
+        ...
 
 
 class BodyTooLarge(Exception):
@@ -96,7 +108,8 @@ class AwsAsgiApp:
         finally:
             if request.spooled is not None:
                 request.spooled.discard()
-        await _send(send, response, head=request.method == "HEAD")
+        zero_copy = ZERO_COPY_SEND in scope.get("extensions", {})
+        await _send(send, response, head=request.method == "HEAD", zero_copy=zero_copy)
 
     def _control_clock(self, request: AwsRequest) -> AwsResponse:
         """With `serve --virtual-clock` (or `--clock-control`): a SigV4-signed POST {"advanceSeconds": n}
@@ -241,19 +254,97 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _send(send: Send, response: AwsResponse, head: bool = False) -> None:
+ZERO_COPY_SEND = "http.response.zerocopysend"  # the ASGI extension; uvicorn does not offer it
+SMALL_SPAN = 1024 * 1024  # up to this, a span is read with one pread: cheaper than mapping it
+MAP_WINDOW = 4 * 1024 * 1024  # a larger span is sent from read-only mappings of this many bytes
+
+
+async def _send(send: Send, response: AwsResponse, head: bool = False, zero_copy: bool = False) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
     if not any(k.lower() == "content-length" for k in response.headers):
         headers.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    start = {"type": "http.response.start", "status": response.status, "headers": headers}
     if head:
+        await send(start)
         await send({"type": "http.response.body", "body": b""})
         return
     if response.stream is None:
+        await send(start)
         await send({"type": "http.response.body", "body": response.body})
         return
-    chunks = iter(response.stream)
     loop = asyncio.get_running_loop()
+    if isinstance(response.stream, FileSpan):
+        # opened (and its first bytes read or mapped) before the head goes out: a blob that is gone
+        # fails the request with a 500 rather than cutting a 200 short
+        fd, offset, count, first = await loop.run_in_executor(None, _open_file_body, response.stream, zero_copy)
+        try:
+            await send(start)
+            await _send_file(send, fd, offset, count, first, zero_copy)
+        finally:
+            os.close(fd)
+        return
+    await send(start)
+    chunks = iter(response.stream)
     while (chunk := await loop.run_in_executor(None, next, chunks, None)) is not None:  # reads may block
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+
+
+def _open_file_body(span: FileSpan, zero_copy: bool) -> tuple[int, int, int, bytes | memoryview | None]:
+    """In a worker thread: open the span and, unless the server sends from the descriptor itself, read
+    it whole (a small span) or map its first window. One thread hop for a block-sized Range request."""
+    fd, offset, count = span.open_span()
+    try:
+        if zero_copy or not count:
+            return fd, offset, count, None
+        if count <= SMALL_SPAN:
+            body = os.pread(fd, count, offset)
+            if len(body) != count:
+                raise OSError(f"read {len(body)} of {count} bytes at {offset}: the file is shorter than its span")
+            return fd, offset, count, body
+        return fd, offset, count, _map_window(fd, offset, min(MAP_WINDOW, count))
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+async def _send_file(send: Send, fd: int, offset: int, count: int, first: bytes | memoryview | None,
+                     zero_copy: bool) -> None:
+    """Bytes offset..offset+count-1 of an open file as the response body, copied as little as the server
+    allows. A server offering the zero-copy extension gets the file (it sendfile()s it). uvicorn offers
+    no extension at all, and an ASGI app never sees its transport; but it hands each body, whatever
+    bytes-like object it is, to uvloop's transport.write, which keeps a reference instead of a copy.
+    So a large span goes as memoryviews of read-only mappings, MAP_WINDOW bytes each: the kernel copies
+    the page cache straight into the socket (one copy, where read() + send() make two), and Python never
+    reads or allocates the bytes. Each window is mapped with MAP_POPULATE in a worker thread, so a span
+    not yet in the page cache is read from disk there and never stalls the event loop. A mapping lives
+    until uvloop has written the last of it (the memoryview keeps it). uvicorn passes the next window on
+    only when the transport has drained below its low-water mark, so a response holds about two windows
+    at a time; they count in the process's RSS as shared file pages, not as allocations. Blob files are
+    never rewritten, so a mapping never changes under a send. A small span (a Range request for a
+    block) is one pread, in ``first``."""
+    if zero_copy and count:
+        with os.fdopen(fd, "rb", buffering=0, closefd=False) as file:  # the caller closes fd
+            await send({"type": ZERO_COPY_SEND, "file": file, "offset": offset, "count": count, "more_body": False})
+        return
+    if first is None or isinstance(first, bytes):
+        await send({"type": "http.response.body", "body": first or b""})
+        return
+    loop = asyncio.get_running_loop()
+    end = offset + count
+    window: memoryview | None = first
+    while window is not None:
+        await send({"type": "http.response.body", "body": window, "more_body": True})
+        offset += len(window)
+        del window  # the transport holds the view (and so the mapping) until it has sent it
+        window = (await loop.run_in_executor(None, _map_window, fd, offset, min(MAP_WINDOW, end - offset))
+                  if offset < end else None)
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _map_window(fd: int, offset: int, count: int) -> memoryview:
+    """Bytes offset..offset+count-1 of the file, mapped read-only and faulted in (this may read the disk)."""
+    aligned = offset - offset % mmap.ALLOCATIONGRANULARITY
+    mapping = mmap.mmap(fd, offset + count - aligned, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE,
+                        prot=mmap.PROT_READ, offset=aligned)
+    return memoryview(mapping)[offset - aligned :]

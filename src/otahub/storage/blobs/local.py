@@ -113,12 +113,67 @@ def open_spool_dir(path: Path) -> Path:
     return path
 
 
+class BlobSpan:
+    """Bytes ``start .. start + count - 1`` of one stored blob, read only when asked.
+
+    It is an iterator of chunks of at most CHUNK, read with ``pread`` (one per chunk, so a 4 KiB stream
+    block costs an open, one read and a close), as ``BlobStore.read`` promises. ``open_span`` is for
+    transports that send from the file itself, not from Python bytes: the S3 download path maps the span
+    or passes the descriptor to a zero-copy send (``aws/asgi.py``) and never iterates. Blob files never
+    change once committed (content-addressed, replaced by rename, removed by unlink), so an open
+    descriptor keeps reading the same bytes.
+    """
+
+    __slots__ = ("_chunks", "count", "path", "ref", "start")
+
+    def __init__(self, path: str, ref: BlobRef, start: int, count: int) -> None:
+        self.path, self.ref, self.start, self.count = path, ref, start, count
+        self._chunks: Iterator[bytes] | None = None
+
+    def open_span(self) -> tuple[int, int, int]:
+        """(descriptor, offset, count) of the span; the caller closes the descriptor. FileNotFoundError
+        (naming the blob's sha256) if the blob is gone, OSError if its file is shorter than recorded."""
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if os.fstat(fd).st_size < self.start + self.count:
+                raise self._short()
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, self.start, self.count
+
+    def __iter__(self) -> BlobSpan:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._chunks is None:
+            self._chunks = self._read()  # a generator: its file is closed at the end, or when it is dropped
+        return next(self._chunks)
+
+    def _read(self) -> Iterator[bytes]:
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            offset, end = self.start, self.start + self.count
+            while offset < end:
+                chunk = os.pread(fd, min(CHUNK, end - offset), offset)
+                if not chunk:
+                    raise self._short()
+                offset += len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
+
+    def _short(self) -> OSError:
+        return OSError(f"blob {self.ref.sha256} is shorter than its recorded size {self.ref.size}")
+
+
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = open_spool_dir(root / "tmp")
         self.objects = root / "objects"
         self.objects.mkdir(parents=True, exist_ok=True)
+        self._objects_dir = str(self.objects)  # read() joins strings: pathlib costs more than a 4 KiB read
 
     def spool(self, algorithms: frozenset[str] = frozenset()) -> LocalSpool:
         return LocalSpool(self.tmp / uuid.uuid4().hex, algorithms)
@@ -137,18 +192,11 @@ class LocalBlobStore:
         _fsync_dir(target.parent)
         return ref
 
-    def read(self, ref: BlobRef, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Bytes start..end inclusive (end None: to the end), in chunks."""
+    def read(self, ref: BlobRef, start: int = 0, end: int | None = None) -> BlobSpan:
+        """Bytes start..end inclusive (end None: to the end): iterate for chunks of at most CHUNK, or
+        hand the span to a transport that sends from the file itself (see BlobSpan)."""
         last = ref.size - 1 if end is None else end
-        with open(self.path_of(ref), "rb") as handle:
-            handle.seek(start)
-            remaining = last - start + 1
-            while remaining > 0:
-                chunk = handle.read(min(CHUNK, remaining))
-                if not chunk:
-                    raise OSError(f"blob {ref.sha256} is shorter than its recorded size {ref.size}")
-                remaining -= len(chunk)
-                yield chunk
+        return BlobSpan(f"{self._objects_dir}/{ref.sha256[:2]}/{ref.sha256}", ref, start, last - start + 1)
 
     def exists(self, ref: BlobRef) -> bool:
         return self.path_of(ref).exists()
