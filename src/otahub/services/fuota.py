@@ -37,6 +37,7 @@ from otahub.domain.wireless import MulticastGroup, WirelessDevice, check_tags, f
 from otahub.services.pagination import Page, paginate
 from otahub.services.ports import UnitOfWork, UnitOfWorkFactory
 from otahub.services.streams import ObjectLookup
+from otahub.services.wireless import find_device, find_group
 from otahub.services.wireless_ports import Member
 
 ON_AIR = (FuotaTaskStatus.SESSION_WAITING, FuotaTaskStatus.IN_SESSION)
@@ -180,7 +181,7 @@ class FuotaService:
         with self.uow(write=True) as tx:
             task = _task(tx, task_id)
             task.require_pending("change its devices")
-            _device(tx, device_id).lorawan.check_fuota_ready(device_id)
+            find_device(tx, device_id).lorawan.check_fuota_ready(device_id)
             if tx.fuota_tasks.group_ids(task_id):
                 raise InvalidState(f"FUOTA task {task_id} reaches its devices through multicast groups; it cannot "
                                    "also have wireless devices of its own")
@@ -189,7 +190,7 @@ class FuotaService:
     def disassociate_device(self, task_id: str, device_id: str) -> None:
         with self.uow(write=True) as tx:
             _task(tx, task_id).require_pending("change its devices")
-            _device(tx, device_id)
+            find_device(tx, device_id)
             if not tx.fuota_tasks.remove_device(task_id, device_id):
                 raise NotFound("WirelessDevice", f"{device_id} in FUOTA task {task_id}")
 
@@ -197,7 +198,7 @@ class FuotaService:
         with self.uow(write=True) as tx:
             task = _task(tx, task_id)
             task.require_pending("change its multicast groups")
-            group = _group(tx, group_id)
+            group = find_group(tx, group_id)
             check_region(task.settings, group.rf_region, group_id)
             if tx.fuota_tasks.has_direct_devices(task_id):
                 raise InvalidState(f"FUOTA task {task_id} has wireless devices of its own; it cannot also reach "
@@ -208,7 +209,7 @@ class FuotaService:
     def disassociate_group(self, task_id: str, group_id: str) -> None:
         with self.uow(write=True) as tx:
             _task(tx, task_id).require_pending("change its multicast groups")
-            _group(tx, group_id)
+            find_group(tx, group_id)
             if not tx.fuota_tasks.remove_group(task_id, group_id):
                 raise NotFound("MulticastGroup", f"{group_id} in FUOTA task {task_id}")
 
@@ -300,17 +301,3 @@ def _task(tx: UnitOfWork, task_id: str) -> FuotaTask:
     if task is None:
         raise NotFound("FuotaTask", task_id)
     return task
-
-
-def _device(tx: UnitOfWork, device_id: str) -> WirelessDevice:
-    device = tx.wireless_devices.get(device_id)
-    if device is None:
-        raise NotFound("WirelessDevice", device_id)
-    return device
-
-
-def _group(tx: UnitOfWork, group_id: str) -> MulticastGroup:
-    group = tx.multicast_groups.get(group_id)
-    if group is None:
-        raise NotFound("MulticastGroup", group_id)
-    return group

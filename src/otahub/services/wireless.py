@@ -201,7 +201,7 @@ class WirelessService:
 
     def update_device(self, device_id: str, change: DeviceUpdate) -> WirelessDevice:
         with self.uow(write=True) as tx:
-            device = _device(tx, device_id)
+            device = find_device(tx, device_id)
             if change.destination_name is not None:
                 _destination(tx, change.destination_name)
             updated = updated_device(device, change, self.clock.now())
@@ -211,7 +211,7 @@ class WirelessService:
     def delete_device(self, device_id: str) -> None:
         """The device leaves its multicast groups and FUOTA tasks as it goes."""
         with self.uow(write=True) as tx:
-            _device(tx, device_id)
+            find_device(tx, device_id)
             tx.multicast_groups.drop_device(device_id)
             tx.fuota_tasks.drop_device(device_id)
             tx.wireless_devices.delete(device_id)
@@ -244,7 +244,7 @@ class WirelessService:
 
     def get_group(self, group_id: str) -> GroupView:
         with self.uow() as tx:
-            group = _group(tx, group_id)
+            group = find_group(tx, group_id)
             requested, in_group = tx.multicast_groups.counts(group_id)
             return GroupView(group, requested, in_group)
 
@@ -272,7 +272,7 @@ class WirelessService:
 
     def delete_group(self, group_id: str) -> None:
         with self.uow(write=True) as tx:
-            _group(tx, group_id)
+            find_group(tx, group_id)
             using = [t.task_id for t in tx.fuota_tasks.tasks_of_group(group_id) if t.status is not FuotaTaskStatus.DONE]
             if using:
                 raise Conflict(f"Multicast group {group_id} is used by the FUOTA task(s) {', '.join(using)}",
@@ -285,7 +285,7 @@ class WirelessService:
     def associate_device(self, group_id: str, device_id: str) -> None:
         with self.uow(write=True) as tx:
             self._changeable(tx, group_id, "change its devices")
-            device = _device(tx, device_id)
+            device = find_device(tx, device_id)
             device.lorawan.check_fuota_ready(device_id)
             if tx.multicast_groups.member(group_id, device_id) is not None:
                 return
@@ -298,7 +298,7 @@ class WirelessService:
     def disassociate_device(self, group_id: str, device_id: str) -> None:
         with self.uow(write=True) as tx:
             self._changeable(tx, group_id, "change its devices")
-            _device(tx, device_id)
+            find_device(tx, device_id)
             if not tx.multicast_groups.remove_member(group_id, device_id):
                 raise NotFound("WirelessDevice", f"{device_id} in multicast group {group_id}")
 
@@ -317,11 +317,11 @@ class WirelessService:
 
     def get_session(self, group_id: str) -> MulticastSession | None:
         with self.uow() as tx:
-            return _group(tx, group_id).session
+            return find_group(tx, group_id).session
 
     def cancel_session(self, group_id: str) -> None:
         with self.uow(write=True) as tx:
-            group = _group(tx, group_id)
+            group = find_group(tx, group_id)
             if group.session is None:
                 raise InvalidState(f"Multicast group {group_id} has no session to cancel")
             tx.multicast_groups.save(replace(group, session=None, status=MulticastGroupStatus.PENDING,
@@ -331,13 +331,13 @@ class WirelessService:
 
     def members(self, group_id: str) -> list[Member]:
         with self.uow() as tx:
-            _group(tx, group_id)
+            find_group(tx, group_id)
             return tx.multicast_groups.members(group_id)
 
     def record_member_status(self, group_id: str, statuses: Mapping[str, tuple[str, bool]]) -> None:
         """Each member's MulticastDeviceStatus and whether the group is set up on it (device id -> both)."""
         with self.uow(write=True) as tx:
-            _group(tx, group_id)
+            find_group(tx, group_id)
             for device_id, (status, joined) in statuses.items():
                 if not tx.multicast_groups.set_member_status(group_id, device_id, status, joined):
                     raise NotFound("WirelessDevice", f"{device_id} in multicast group {group_id}")
@@ -345,14 +345,14 @@ class WirelessService:
     def mark_group(self, group_id: str, status: MulticastGroupStatus) -> MulticastGroup:
         """The group's status as its session goes (In_Session at the start time; Pending when it ends)."""
         with self.uow(write=True) as tx:
-            group = replace(_group(tx, group_id), status=status, updated_at=self.clock.now())
+            group = replace(find_group(tx, group_id), status=status, updated_at=self.clock.now())
             if status is MulticastGroupStatus.PENDING:
                 group = replace(group, session=None)
             tx.multicast_groups.save(group)
             return group
 
     def _changeable(self, tx: UnitOfWork, group_id: str, action: str) -> MulticastGroup:
-        group = _group(tx, group_id)
+        group = find_group(tx, group_id)
         if group.status is not MulticastGroupStatus.PENDING:
             raise InvalidState(f"Multicast group {group_id} is {group.status.value}: only a Pending group can {action}")
         busy = [t.task_id for t in tx.fuota_tasks.tasks_of_group(group_id) if t.status.on_air]
@@ -390,14 +390,14 @@ def _destination(tx: UnitOfWork, name: str) -> Destination:
     return destination
 
 
-def _device(tx: UnitOfWork, device_id: str) -> WirelessDevice:
+def find_device(tx: UnitOfWork, device_id: str) -> WirelessDevice:
     device = tx.wireless_devices.get(device_id)
     if device is None:
         raise NotFound("WirelessDevice", device_id)
     return device
 
 
-def _group(tx: UnitOfWork, group_id: str) -> MulticastGroup:
+def find_group(tx: UnitOfWork, group_id: str) -> MulticastGroup:
     group = tx.multicast_groups.get(group_id)
     if group is None:
         raise NotFound("MulticastGroup", group_id)
