@@ -94,3 +94,32 @@ def test_ten_unicast_devices_a_v1_device_among_them(vserver: OtahubServer, wl: A
     assert {statuses[d] for d in clean} == {"Successful"}
     assert statuses[old_stack] == "Successful"
     assert statuses[silent] == "Package_Not_Supported"
+
+
+def test_a_session_cut_by_a_restart_runs_again_to_fuota_done(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = tmp_path_factory.mktemp("otahub-fuota-restart")
+    first = OtahubServer(data, virtual_clock=True).start()
+    try:
+        wl = first.client("iotwireless")
+        s3 = s3_client(first)
+        s3.create_bucket(Bucket="fuota-restart")
+        s3.put_object(Bucket="fuota-restart", Key="fw.bin", Body=IMAGE[:2000])
+        dest = destination(wl)
+        devices = [staged(wl, dest, 0.0) for _ in range(3)]
+        task_id = fuota_task(wl, "s3://fuota-restart/fw.bin", LoRaWAN={"RfRegion": "US915"}, RedundancyPercent=10)
+        for device_id in devices:
+            wl.associate_wireless_device_with_fuota_task(Id=task_id, WirelessDeviceId=device_id)
+        wl.start_fuota_task(Id=task_id, LoRaWAN={"StartTime": server_now(first) + timedelta(minutes=31)})
+        first.advance_clock(31 * 60 + 40)  # set-up done, fragments on the air
+        assert wl.get_fuota_task(Id=task_id)["Status"] == "In_FuotaSession"
+    finally:
+        first.stop()
+    second = OtahubServer(data, virtual_clock=True).start()
+    try:
+        wl = second.client("iotwireless")
+        second.advance_clock(3600)
+        assert wl.get_fuota_task(Id=task_id)["Status"] == "FuotaDone"
+        statuses = {d: e["FuotaDeviceStatus"] for d, e in listed_devices(wl, FuotaTaskId=task_id).items()}
+        assert statuses == dict.fromkeys(devices, "Successful")
+    finally:
+        second.stop()

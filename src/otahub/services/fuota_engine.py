@@ -217,7 +217,8 @@ class FuotaEngine:
                     slot, ts003.gps_time(start.timestamp()), min(15, max(0, (seconds - 1).bit_length())),
                     _frequency(group.group) or params.rx2_frequency_hz, _data_rate(group.group, params.rx2_data_rate))],
                     at)
-        self.fuota.mark_in_session(run.task.task_id)
+        if run.task.status is FuotaTaskStatus.SESSION_WAITING:  # (a session begun again after a restart is in it)
+            self.fuota.mark_in_session(run.task.task_id)
         run.step, run.due = "setup", start
 
     def _setup_request(self, run: _Run, device: _Device) -> Command:
