@@ -297,6 +297,15 @@ class JobService:
             if latest is not None and latest.status == ExecutionStatus.QUEUED:
                 self.rules.changed(tx, job, latest, removed(latest, now), now)
 
+    def thing_deleted(self, tx: UnitOfWork, thing: str) -> None:
+        """A thing was deleted: jobs forget it if not yet notified, and its QUEUED executions are REMOVED
+        (an IN_PROGRESS one runs on to its timeout, as nothing can report it any more)."""
+        now = self.clock.now()
+        tx.jobs.forget_thing(thing)
+        for latest in tx.jobs.pending_for_thing(thing):
+            if latest.status == ExecutionStatus.QUEUED:
+                self.rules.changed(tx, find_job(tx, latest.job_id), latest, removed(latest, now), now)
+
     # --- executions (control plane) -------------------------------------------------------------
 
     def describe_execution(self, job_id: str, thing: str, number: int | None) -> Execution:

@@ -44,6 +44,10 @@ class MembershipListener(Protocol):
         """``thing`` left the first of ``groups`` (the rest are its ancestors), in transaction ``tx``."""
         ...
 
+    def thing_deleted(self, tx: UnitOfWork, thing: str) -> None:
+        """``thing`` is being deleted, in transaction ``tx``."""
+        ...
+
 
 class ThingRegistry:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, arns: Arns) -> None:
@@ -131,6 +135,11 @@ class ThingRegistry:
             if thing is None:
                 return  # AWS: deleting a thing that does not exist succeeds
             check_version(thing.version, expected_version, f"thing {name}")
+            if tx.principals.principals_page(name, 0, 1):
+                raise InvalidInput(f"Cannot delete. Thing {name} is still attached to one or more principals",
+                                   field="thingName")
+            for listener in self.listeners:
+                listener.thing_deleted(tx, name)
             tx.things.delete(name)  # its dynamic memberships go with its other rows
 
     # --- thing types --------------------------------------------------------------------------

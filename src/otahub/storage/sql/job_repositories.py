@@ -342,6 +342,16 @@ class SqlJobs:
         found = self.conn.execute(select(candidates.c.name).where(candidates.c.name == thing).limit(1)).first()
         return found is not None
 
+    def forget_thing(self, thing: str) -> int:
+        """A deleted thing: no job that has not notified it yet will."""
+        seqs = [row.job_seq for row in self.conn.execute(
+            select(job_pending.c.job_seq).where(job_pending.c.thing_name == thing))]
+        for seq in seqs:
+            self.conn.execute(delete(job_pending).where(job_pending.c.job_seq == seq,
+                                                        job_pending.c.thing_name == thing))
+            self.conn.execute(update(jobs).where(jobs.c.seq == seq).values(n_pending=jobs.c.n_pending - 1))
+        return len(seqs)
+
     def drop_pending(self, job_id: str, thing: str | None = None) -> int:
         """Forget things not yet notified: all of them, or one."""
         seq = self._seq(job_id)
