@@ -177,8 +177,8 @@ def test_a_deleted_thing_is_forgotten_without_a_push(hub: Hub) -> None:
     hub.job("j", "dev1")
     hub.drain()
     assert "dev1" in hub.notifier.pushed
-    hub.things.delete_thing("dev1", None)
-    hub.jobs.cancel_job("j", None, None, force=True)  # notes dev1, which is gone
+    hub.things.delete_thing("dev1", None)  # its QUEUED execution is REMOVED: that notes dev1, which is gone
+    assert hub.jobs.describe_execution("j", "dev1", None).status.value == "REMOVED"
     assert hub.drain() == [] and "dev1" not in hub.notifier.pushed
     hub.things.create_thing("dev1", None, None, None)  # the name again: first sight, both pushes
     hub.job("k", "dev1")
