@@ -11,6 +11,7 @@ service answers them (the jobs and streams handlers). The MQTT broker asks; it k
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from typing import Protocol
@@ -19,7 +20,7 @@ from otahub.gateway.messages import Outgoing
 from otahub.gateway.mqtt.topics import TopicError, parse_topic_filter
 
 AWS_THINGS = "$aws/things/"
-AFTER_PUBLISH_DRAIN = 50
+AFTER_PUBLISH_DRAIN = 200
 
 
 class TopicHandler(Protocol):
@@ -53,6 +54,7 @@ class DeviceTopics:
     def __init__(self, jobs: TopicHandler, streams: TopicHandler) -> None:
         self.handlers: dict[str, TopicHandler] = {"jobs": jobs, "streams": streams}
         self.notifier: Drainable | None = None  # pushes notify / notify-next after a device's own change
+        self._drain_soon = False
 
     def handle(self, client: Client, topic: str, payload: bytes) -> list[Outgoing] | None:
         found = topic_thing(topic)
@@ -66,8 +68,27 @@ class DeviceTopics:
             return None
         replies = handler.handle(thing, topic, payload)
         if namespace == "jobs" and self.notifier is not None:
-            self.notifier.drain(AFTER_PUBLISH_DRAIN)  # a small batch: the reply must not wait long
+            self._schedule_drain()
         return replies
+
+    def _schedule_drain(self) -> None:
+        """Push what device publishes changed once the packets already read are handled: one outbox
+        transaction for all of them (a fleet publishing at once would otherwise pay one per publish), and
+        the replies go out before the pushes they cause."""
+        if self._drain_soon:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a direct call): push now
+            self._drain()
+            return
+        self._drain_soon = True
+        loop.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        self._drain_soon = False
+        if self.notifier is not None and self.notifier.drain(AFTER_PUBLISH_DRAIN) >= AFTER_PUBLISH_DRAIN:
+            self._schedule_drain()  # more waiting: the next batch after other work had its turn
 
     def may_subscribe(self, client: Client, topic_filter: str) -> bool:
         try:
