@@ -81,19 +81,22 @@ def test_a_multicast_group_of_fifty_at_fifteen_percent_loss_and_thirty_percent_r
     assert len(members) == 50
 
 
-def test_ten_unicast_devices_a_v1_device_among_them(vserver: OtahubServer, wl: Any, image: str) -> None:
+def test_eleven_unicast_devices_a_v1_device_and_one_on_its_own_ports_among_them(vserver: OtahubServer, wl: Any,
+                                                                               image: str) -> None:
     dest = destination(wl)
     clean = [staged(wl, dest, 0.05) for _ in range(8)]
     old_stack = staged(wl, dest, 0.05, "v1")  # answers PackageVersion 1: served v1 layouts and its own matrix
     silent = staged(wl, dest, 0.0, "silent")  # never answers: no package
+    own_ports = device(wl, dest, LoRaWAN={"FPorts": {"Fuota": 150, "Multicast": 151, "ClockSync": 152}})
     task_id = fuota_task(wl, image, LoRaWAN={"RfRegion": "US915"}, RedundancyPercent=20, FragmentSizeBytes=50)
-    for device_id in [*clean, old_stack, silent]:
+    for device_id in [*clean, old_stack, silent, own_ports]:
         wl.associate_wireless_device_with_fuota_task(Id=task_id, WirelessDeviceId=device_id)
 
     statuses = run_session(vserver, wl, task_id, hours=3)
     assert {statuses[d] for d in clean} == {"Successful"}
     assert statuses[old_stack] == "Successful"
     assert statuses[silent] == "Package_Not_Supported"
+    assert statuses[own_ports] == "Successful"  # spoken to on its own FPorts
 
 
 def test_a_session_cut_by_a_restart_runs_again_to_fuota_done(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -61,6 +61,7 @@ ImageReader = Callable[[BlobRef], bytes]
 class _Device:
     view: SessionDevice
     root_key: bytes
+    ports: dict[int, int]  # the package's default FPort -> the device's (LoRaWAN.FPorts)
     version: int | None = None
     status: FuotaDeviceStatus = FuotaDeviceStatus.INITIAL
     in_session: bool = False
@@ -157,12 +158,13 @@ class FuotaEngine:
 
     def _begin(self, task: FuotaTask, now: datetime) -> int:
         session = self.fuota.session(task.task_id)
-        devices = {d.device.device_id: _Device(d, _root_key(d)) for d in session.devices}
+        devices = {d.device.device_id: _Device(d, _root_key(d), _ports(d)) for d in session.devices}
         run = _Run(task, session, self.images(session.image), devices, due=now + self.window)
         self.runs[task.task_id] = run
         self.network.prepare([RadioDevice(d.device_id, d.view.device.lorawan.dev_eui, d.root_key,
-                                          run.region.region.value, d.view.tags) for d in devices.values()],
-                             self.on_uplink)
+                                          run.region.region.value, d.view.tags,
+                                          {own: standard for standard, own in d.ports.items()})
+                              for d in devices.values()], self.on_uplink)
         log.info("FUOTA task %s: session begins with %d devices", task.task_id, len(devices))
         for device in devices.values():
             self._send(device, ts004.PORT, [PackageVersionReq()], now)
@@ -263,11 +265,12 @@ class FuotaEngine:
             while not stream.done and stream.next_at <= now:
                 command = ts004.DataFragment(FRAG_INDEX, stream.next_n, stream.image.fragment(stream.next_n))
                 payload = encode_commands([command])
+                port = run.devices[stream.devices[0]].ports[ts004.PORT]  # a group's members share their FPorts
                 if stream.mc_addr is not None:
-                    self.network.multicast(stream.mc_addr, stream.devices, ts004.PORT, payload, stream.next_at,
+                    self.network.multicast(stream.mc_addr, stream.devices, port, payload, stream.next_at,
                                            stream.data_rate, stream.frequency_hz)
                 else:
-                    self.network.unicast(stream.devices[0], ts004.PORT, payload, stream.next_at)
+                    self.network.unicast(stream.devices[0], port, payload, stream.next_at)
                 stream.next_n += 1
                 stream.next_at += stream.spacing
 
@@ -289,7 +292,8 @@ class FuotaEngine:
 
     # --- answers
 
-    def _heard(self, run: _Run, device: _Device, port: int, payload: bytes, at: datetime) -> None:
+    def _heard(self, run: _Run, device: _Device, own_port: int, payload: bytes, at: datetime) -> None:
+        port = next((standard for standard, own in device.ports.items() if own == own_port), own_port)
         try:
             commands = decode_uplink(port, payload, device.version or 2)
         except LorawanCodecError as exc:
@@ -314,7 +318,7 @@ class FuotaEngine:
     # --- helpers
 
     def _send(self, device: _Device, port: int, commands: Sequence[Command], at: datetime) -> None:
-        self.network.unicast(device.device_id, port, encode_commands(list(commands)), at)
+        self.network.unicast(device.device_id, device.ports[port], encode_commands(list(commands)), at)
 
     def _fragmented(self, run: _Run, version: int) -> FragmentedImage:
         if version not in run.images:
@@ -356,6 +360,12 @@ class FuotaEngine:
 def _root_key(device: SessionDevice) -> bytes:
     keys = device.device.lorawan.keys
     return bytes.fromhex(keys.gen_app_key or keys.app_key or "00" * 16)
+
+
+def _ports(device: SessionDevice) -> dict[int, int]:
+    fports = device.device.lorawan.fports
+    fuota, multicast, clock_sync = fports.effective if fports is not None else (ts004.PORT, ts005.PORT, ts003.PORT)
+    return {ts004.PORT: fuota, ts005.PORT: multicast, ts003.PORT: clock_sync}
 
 
 def _group_of(run: _Run, device: _Device) -> SessionGroup | None:

@@ -28,6 +28,7 @@ class RadioDevice:
     root_key: bytes  # GenAppKey (LoRaWAN 1.0.x) or AppKey (1.1): TS005 key derivation and the v2 block MIC
     rf_region: str
     tags: Mapping[str, str] = field(default_factory=dict)  # otahub:simulated-* stage a simulated device
+    ports: Mapping[int, int] = field(default_factory=dict)  # the device's FPort -> the package's default FPort
 
 
 UplinkHandler = Callable[[str, int, bytes, datetime], None]  # (device id, FPort, FRMPayload, when)

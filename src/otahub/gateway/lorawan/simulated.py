@@ -42,6 +42,7 @@ class _Simulated:
     silent: bool
     rng: random.Random
     on_uplink: UplinkHandler
+    ports: dict[int, int] = field(default_factory=dict)  # its FPort -> the package's default (what the stack speaks)
     heard: int = 0
     missed: int = 0
 
@@ -58,12 +59,14 @@ class SimulatedNetwork:
             loss, fault = _loss(radio), radio.tags.get(FAULT_TAG)
             if known is not None and known.device.gen_app_key == radio.root_key:
                 known.loss, known.on_uplink = loss, on_uplink  # a device keeps its state between sessions
+                known.ports = dict(radio.ports)
                 continue
             digest = hashlib.sha256(f"{self.seed}\0{radio.device_id}".encode()).digest()
             stack = EndDevice(radio.dev_eui, radio.root_key, fault=fault if fault in FAULTS else None,
                               clock_offset=int.from_bytes(digest[:2], "big") % 20 - 10)
             self.devices[radio.device_id] = _Simulated(stack, loss, fault == SILENT,
-                                                       random.Random(int.from_bytes(digest[2:10], "big")), on_uplink)
+                                                       random.Random(int.from_bytes(digest[2:10], "big")), on_uplink,
+                                                       dict(radio.ports))
 
     def unicast(self, device_id: str, port: int, payload: bytes, at: datetime) -> None:
         simulated = self.devices.get(device_id)
@@ -84,15 +87,20 @@ class SimulatedNetwork:
 
     def _deliver(self, device_id: str, simulated: _Simulated, port: int, payload: bytes, at: datetime, *,
                  multicast: bool) -> None:
-        if _is_data_fragment(port, payload) and simulated.rng.random() < simulated.loss:
+        package_port = simulated.ports.get(port, port if not simulated.ports else None)
+        if package_port is None:  # not one of the device's FUOTA ports: its stack does not listen there
+            return
+        if _is_data_fragment(package_port, payload) and simulated.rng.random() < simulated.loss:
             simulated.missed += 1
             return
         simulated.heard += 1
-        uplinks = simulated.device.receive(port, payload, multicast=multicast, gps_now=gps_time(at.timestamp()))
+        uplinks = simulated.device.receive(package_port, payload, multicast=multicast,
+                                           gps_now=gps_time(at.timestamp()))
         if simulated.silent:
             return
+        own = {standard: device_port for device_port, standard in simulated.ports.items()}
         for up_port, up_payload in uplinks:
-            simulated.on_uplink(device_id, up_port, up_payload, at)
+            simulated.on_uplink(device_id, own.get(up_port, up_port), up_payload, at)
 
 
 def _loss(radio: RadioDevice) -> float:
