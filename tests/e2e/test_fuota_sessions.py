@@ -45,10 +45,17 @@ def staged(wl: Any, dest: str, loss: float, fault: str | None = None) -> str:
     return device(wl, dest, Tags=tags)
 
 
-def run_session(vserver: OtahubServer, wl: Any, task_id: str, hours: float) -> dict[str, str]:
+def run_session(vserver: OtahubServer, wl: Any, task_id: str, hours: float,
+                group_id: str | None = None) -> dict[str, str]:
     wl.start_fuota_task(Id=task_id, LoRaWAN={"StartTime": server_now(vserver) + timedelta(minutes=31)})
     assert wl.get_fuota_task(Id=task_id)["Status"] == "FuotaSession_Waiting"
+    vserver.advance_clock(31 * 60 + 25)  # versions and set-up done: the first fragments are on the air
+    assert wl.get_fuota_task(Id=task_id)["Status"] == "In_FuotaSession"
+    if group_id is not None:
+        assert wl.get_multicast_group(Id=group_id)["Status"] == "In_Session"
     vserver.advance_clock(hours * 3600)
+    if group_id is not None:
+        assert wl.get_multicast_group(Id=group_id)["Status"] == "Pending"  # its class C session ended
     assert wl.get_fuota_task(Id=task_id)["Status"] == "FuotaDone"
     listed = listed_devices(wl, FuotaTaskId=task_id)
     return {device_id: entry["FuotaDeviceStatus"] for device_id, entry in listed.items()}
@@ -68,7 +75,7 @@ def test_a_multicast_group_of_fifty_at_fifteen_percent_loss_and_thirty_percent_r
                          FragmentIntervalMS=1000, Descriptor="AQIDBA==")
     wl.associate_multicast_group_with_fuota_task(Id=task_id, MulticastGroupId=group_id)
 
-    statuses = run_session(vserver, wl, task_id, hours=2)
+    statuses = run_session(vserver, wl, task_id, hours=2, group_id=group_id)
     assert len(statuses) == 50
     # The LoRa Alliance code is not MDS: with 52 fragments + 16 coded at 15 % loss, 89 % of loss patterns
     # leave full rank (tests/unit/domain/lorawan prove the device decodes exactly those); the rest miss.

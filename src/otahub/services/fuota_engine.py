@@ -45,7 +45,7 @@ from otahub.domain.lorawan.packages import decode_uplink, fuota_device_status
 from otahub.domain.lorawan.packages import encode as encode_commands
 from otahub.domain.lorawan.regions import Region, region
 from otahub.domain.objects import BlobRef
-from otahub.domain.wireless import MulticastGroup
+from otahub.domain.wireless import MulticastGroup, MulticastGroupStatus
 from otahub.services.fuota import FuotaService, FuotaSession, SessionDevice, SessionGroup
 from otahub.services.lorawan_network import NetworkServer, RadioDevice
 from otahub.services.wireless import WirelessService
@@ -250,6 +250,7 @@ class FuotaEngine:
                                       run.devices[m.device_id].in_session)
                         for m in group.members if m.device_id in run.devices}
             self.wireless.record_member_status(group.group.group_id, statuses)
+            self.wireless.mark_group(group.group.group_id, MulticastGroupStatus.IN_SESSION)
         for device in taking:  # alone, or a v1 device in a group: its own unicast stream in its own matrix
             via = _group_of(run, device)
             if via is None or device.version == 1:
@@ -286,6 +287,8 @@ class FuotaEngine:
                 device.status = FuotaDeviceStatus.MISSING_FRAG
         statuses = {d.device_id: d.status for d in run.devices.values()}
         self.fuota.record_device_status(run.task.task_id, statuses)
+        for group in run.session.groups:  # the class C session is over
+            self.wireless.mark_group(group.group.group_id, MulticastGroupStatus.PENDING)
         self.fuota.finish(run.task.task_id)
         del self.runs[run.task.task_id]
         log.info("FUOTA task %s: done, %s", run.task.task_id, statuses)
