@@ -133,3 +133,16 @@ def test_a_session_cut_by_a_restart_runs_again_to_fuota_done(tmp_path_factory: p
         assert statuses == dict.fromkeys(devices, "Successful")
     finally:
         second.stop()
+
+
+def test_a_task_deleted_while_waiting_for_its_session_is_gone_at_the_next_tick(vserver: OtahubServer, wl: Any,
+                                                                               image: str) -> None:
+    dest = destination(wl)
+    task_id = fuota_task(wl, image, LoRaWAN={"RfRegion": "EU868"})
+    wl.associate_wireless_device_with_fuota_task(Id=task_id, WirelessDeviceId=staged(wl, dest, 0.0))
+    wl.start_fuota_task(Id=task_id, LoRaWAN={"StartTime": server_now(vserver) + timedelta(minutes=31)})
+    wl.delete_fuota_task(Id=task_id)
+    assert wl.get_fuota_task(Id=task_id)["Status"] == "Delete_Waiting"
+    vserver.advance_clock(1)
+    with pytest.raises(wl.exceptions.ResourceNotFoundException):
+        wl.get_fuota_task(Id=task_id)

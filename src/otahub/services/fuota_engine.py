@@ -130,7 +130,12 @@ class FuotaEngine:
         with self._lock:
             now = self.clock.now()
             done = 0
-            for task in self._to_begin(now):
+            active = self.fuota.active()
+            for task in active:  # deleted while waiting for its session (or in one cut by a restart)
+                if task.status is FuotaTaskStatus.DELETE_WAITING and task.task_id not in self.runs:
+                    self.fuota.finish(task.task_id)
+                    done += 1
+            for task in self._to_begin(now, active):
                 done += self._begin(task, now)
             for run in list(self.runs.values()):
                 try:
@@ -138,8 +143,16 @@ class FuotaEngine:
                 except Exception:  # one broken session must not stop the others (nor the rollout engine)
                     log.exception("FUOTA task %s: the session failed; it ends with what the devices said",
                                   run.task.task_id)
-                    self._finish(run)
+                    self._give_up(run)
             return done
+
+    def _give_up(self, run: _Run) -> None:
+        try:
+            self._finish(run)
+        except Exception:
+            log.exception("FUOTA task %s: its statuses could not be recorded either", run.task.task_id)
+        finally:
+            self.runs.pop(run.task.task_id, None)
 
     def on_uplink(self, device_id: str, port: int, payload: bytes, at: datetime) -> None:
         with self._lock:
@@ -150,10 +163,10 @@ class FuotaEngine:
 
     # --- beginning a session
 
-    def _to_begin(self, now: datetime) -> list[FuotaTask]:
+    def _to_begin(self, now: datetime, active: list[FuotaTask]) -> list[FuotaTask]:
         due = self.fuota.sessions_due(now)
         if not self.runs:  # after a restart: sessions that were on the air start again
-            due += [t for t in self.fuota.active() if t.status is FuotaTaskStatus.IN_SESSION]
+            due += [t for t in active if t.status is FuotaTaskStatus.IN_SESSION]
         return [t for t in due if t.task_id not in self.runs]
 
     def _begin(self, task: FuotaTask, now: datetime) -> int:
