@@ -98,17 +98,6 @@ class Agent:
         except JobGone as exc:
             return self._abandon(execution.job_id, str(exc))
 
-    async def run(self, *, until: Callable[[], bool], poll_seconds: float) -> list[Outcome]:
-        """Handle jobs until ``until()``, waiting up to ``poll_seconds`` for work between empty rounds."""
-        outcomes: list[Outcome] = []
-        while not until():
-            outcome = await self.run_once()
-            if outcome is None:
-                await self.transport.wait_for_work(poll_seconds)
-            else:
-                outcomes.append(outcome)
-        return outcomes
-
     async def _report(self, job_id: str, job_status: str, details: Details) -> None:
         await self.transport.update(job_id, job_status, details, self._number)
 

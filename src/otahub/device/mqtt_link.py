@@ -84,10 +84,6 @@ class MqttLink:
     def prefix(self) -> str:
         return f"$aws/things/{self.thing}"
 
-    @property
-    def connected(self) -> bool:
-        return self._client is not None
-
     async def connect(self) -> None:
         async with self._lock:
             if self._client is not None:
@@ -188,7 +184,8 @@ class MqttLink:
 
     def _notified(self, payload: bytes) -> None:
         with contextlib.suppress(ValueError):
-            if json.loads(payload).get("execution"):
+            body = json.loads(payload)
+            if isinstance(body, dict) and body.get("execution"):
                 self.work.set()
 
     def _answered(self, topic: str, payload: bytes) -> None:

@@ -45,7 +45,7 @@ from otahub.domain.lorawan.packages import decode_uplink, fuota_device_status
 from otahub.domain.lorawan.packages import encode as encode_commands
 from otahub.domain.lorawan.regions import Region, region
 from otahub.domain.objects import BlobRef
-from otahub.domain.wireless import MulticastGroup, MulticastGroupStatus
+from otahub.domain.wireless import Activation, MulticastGroup, MulticastGroupStatus
 from otahub.services.fuota import FuotaService, FuotaSession, SessionDevice, SessionGroup
 from otahub.services.lorawan_network import NetworkServer, RadioDevice
 from otahub.services.wireless import WirelessService
@@ -62,6 +62,7 @@ class _Device:
     view: SessionDevice
     root_key: bytes
     ports: dict[int, int]  # the package's default FPort -> the device's (LoRaWAN.FPorts)
+    lorawan_1_1: bool = False  # its root key is AppKey (McRootKey derives from it as TS005 says for 1.1)
     version: int | None = None
     status: FuotaDeviceStatus = FuotaDeviceStatus.INITIAL
     in_session: bool = False
@@ -118,12 +119,17 @@ class FuotaEngine:
     # --- the engine face
 
     def next_due(self) -> datetime | None:
+        """The next step of a running session, or the next task to begin (or to let go of)."""
         with self._lock:
             times = [self._next(run) for run in self.runs.values()]
-            if not self.runs:
-                times += [t.updated_at for t in self.fuota.active() if t.status is FuotaTaskStatus.IN_SESSION]
-            start = self.fuota.next_start()
-            return min([t for t in (*times, start) if t is not None], default=None)
+            for task in self.fuota.active():
+                if task.task_id in self.runs:
+                    continue
+                if task.status is FuotaTaskStatus.SESSION_WAITING and task.start_time is not None:
+                    times.append(task.start_time)
+                elif task.status is not FuotaTaskStatus.SESSION_WAITING:  # deleted, or cut by a restart: now
+                    times.append(self.clock.now())
+            return min(times, default=None)
 
     def tick(self) -> int:
         """Everything due by now; returns how many steps and fragments went out."""
@@ -171,12 +177,12 @@ class FuotaEngine:
 
     def _begin(self, task: FuotaTask, now: datetime) -> int:
         session = self.fuota.session(task.task_id)
-        devices = {d.device.device_id: _Device(d, _root_key(d), _ports(d)) for d in session.devices}
+        devices = {d.device.device_id: _Device(d, _root_key(d), _ports(d), _is_1_1(d)) for d in session.devices}
         run = _Run(task, session, self.images(session.image), devices, due=now + self.window)
         self.runs[task.task_id] = run
         self.network.prepare([RadioDevice(d.device_id, d.view.device.lorawan.dev_eui, d.root_key,
                                           run.region.region.value, d.view.tags,
-                                          {own: standard for standard, own in d.ports.items()})
+                                          {own: standard for standard, own in d.ports.items()}, d.lorawan_1_1)
                               for d in devices.values()], self.on_uplink)
         log.info("FUOTA task %s: session begins with %d devices", task.task_id, len(devices))
         for device in devices.values():
@@ -220,8 +226,9 @@ class FuotaEngine:
             group = _group_of(run, device)
             slot = _slot(group, device)
             if group is not None:
-                key = encrypt_mc_key(mc_ke_key(mc_root_key(gen_app_key=device.root_key)),
-                                     _mc_key(run, group.group.group_id))
+                root = (mc_root_key(app_key=device.root_key) if device.lorawan_1_1
+                        else mc_root_key(gen_app_key=device.root_key))
+                key = encrypt_mc_key(mc_ke_key(root), _mc_key(run, group.group.group_id))
                 self._send(device, ts005.PORT, [ts005.McGroupSetupReq(slot, _mc_addr(group.group.group_id), key, 0,
                                                                       0xFFFFFFFF)], at)
             self._send(device, ts004.PORT, [self._setup_request(run, device)], at)
@@ -376,6 +383,10 @@ class FuotaEngine:
 def _root_key(device: SessionDevice) -> bytes:
     keys = device.device.lorawan.keys
     return bytes.fromhex(keys.gen_app_key or keys.app_key or "00" * 16)
+
+
+def _is_1_1(device: SessionDevice) -> bool:
+    return device.device.lorawan.keys.activation is Activation.OTAA_V1_1
 
 
 def _ports(device: SessionDevice) -> dict[int, int]:

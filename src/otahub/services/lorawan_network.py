@@ -29,6 +29,7 @@ class RadioDevice:
     rf_region: str
     tags: Mapping[str, str] = field(default_factory=dict)  # otahub:simulated-* stage a simulated device
     ports: Mapping[int, int] = field(default_factory=dict)  # the device's FPort -> the package's default FPort
+    lorawan_1_1: bool = False  # its root key is AppKey, from which McRootKey is derived differently
 
 
 UplinkHandler = Callable[[str, int, bytes, datetime], None]  # (device id, FPort, FRMPayload, when)

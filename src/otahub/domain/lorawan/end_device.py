@@ -58,10 +58,11 @@ class EndDevice:
     """One device; ``gen_app_key`` is its root key for TS005 (LoRaWAN 1.0.x) and the v2 block MIC."""
 
     dev_eui: str
-    gen_app_key: bytes
+    gen_app_key: bytes  # the root key: GenAppKey (LoRaWAN 1.0.x), or AppKey with ``lorawan_1_1``
     fault: str | None = None
     memory: int = DEFAULT_MEMORY
     clock_offset: int = 0  # seconds the device's clock is ahead of GPS time until a clock sync
+    lorawan_1_1: bool = False
     image: bytes | None = None
     groups: dict[int, _Group] = field(default_factory=dict)
     sessions: dict[int, _Session] = field(default_factory=dict)
@@ -70,7 +71,7 @@ class EndDevice:
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in FAULTS:
             raise ValueError(f"unknown fault {self.fault!r}; one of {', '.join(FAULTS)}")
-        root = mc_root_key(gen_app_key=self.gen_app_key)
+        root = mc_root_key(app_key=self.gen_app_key) if self.lorawan_1_1 else mc_root_key(gen_app_key=self.gen_app_key)
         self._ke_key = mc_ke_key(root)
         self._int_key = data_block_int_key(self.gen_app_key)
 

@@ -63,7 +63,7 @@ class SimulatedNetwork:
                 continue
             digest = hashlib.sha256(f"{self.seed}\0{radio.device_id}".encode()).digest()
             stack = EndDevice(radio.dev_eui, radio.root_key, fault=fault if fault in FAULTS else None,
-                              clock_offset=int.from_bytes(digest[:2], "big") % 20 - 10)
+                              clock_offset=int.from_bytes(digest[:2], "big") % 20 - 10, lorawan_1_1=radio.lorawan_1_1)
             self.devices[radio.device_id] = _Simulated(stack, loss, fault == SILENT,
                                                        random.Random(int.from_bytes(digest[2:10], "big")), on_uplink,
                                                        dict(radio.ports))
