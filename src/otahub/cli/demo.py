@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import hashlib
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -41,6 +40,7 @@ from rich.table import Table
 
 from otahub.app import App, build_app
 from otahub.cli.clock import clock_call
+from otahub.cli.listen import bind_listener
 from otahub.cli.serve_demo import _certificate
 from otahub.config import Settings
 from otahub.device.fleet import DeviceResult, Fleet, HttpAccess, Mix
@@ -75,10 +75,7 @@ class Server:
         settings = Settings(data_dir=data_dir, host="127.0.0.1", port=port, virtual_clock=True,
                             mqtt_plain_port=0)
         app = build_app(settings)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-        sock.listen(1024)
+        sock = bind_listener("127.0.0.1", port)
         endpoint = f"http://127.0.0.1:{sock.getsockname()[1]}"
         app.endpoints.http = endpoint
         config = uvicorn.Config(app.asgi, log_level="warning", access_log=False, lifespan="on", http="httptools")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from otahub.cli.agent import agent
 from otahub.cli.clock import clock
 from otahub.cli.demo import demo
 from otahub.cli.firmware import firmware
+from otahub.cli.listen import bind_listener
 from otahub.cli.simulate import simulate
 from otahub.cli.simulate_lorawan import simulate_lorawan
 from otahub.config import ADDRESSING_STYLES, BLOB_STORES, DEFAULT_PORT, DEVICE_DOWNLOADS, Settings, SettingsError
@@ -258,7 +258,7 @@ def serve(
         app = build_app(settings)
     except BlobStoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    sock = _bind(host, port)
+    sock = bind_listener(host, port)
     endpoint = f"http://{host}:{sock.getsockname()[1]}"
     app.endpoints.http = endpoint
     _announce(app, settings, endpoint)
@@ -276,21 +276,6 @@ def serve(
         timeout_keep_alive=75,
     )
     uvicorn.Server(config).run(sockets=[sock])  # run(), not serve(): it installs the uvloop loop
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets of that protocol, and
-    # without it Nagle's algorithm holds each response body ~40 ms for the client's delayed ACK.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(1024)
-    return sock
 
 
 def _announce(app: App, settings: Settings, endpoint: str) -> None:
