@@ -27,11 +27,11 @@ from otahub.device.download import DownloadError, SizeMismatch
 from otahub.device.mqtt_link import LinkDown, MqttLink
 from otahub.device.slots import atomic_write
 from otahub.device.sources import FreshDocument, Progress
+from otahub.domain.blocks import MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, encode_bitmap
 
 PART = "image.part"
 PROGRESS = "stream-progress.json"
 DEFAULT_BLOCK_SIZE = 4096
-MAX_BITMAP_BYTES = 1024  # a request's bitmap names at most 8,192 blocks (the service allows < 12,288 bytes)
 FATAL_CODES = ("ResourceNotFound", "VersionMismatch", "BlockSizeOutOfBounds", "OffsetOutOfBounds")
 
 Received = Callable[[int], Awaitable[None]]  # blocks received so far in this fetch (a hook for fault injection)
@@ -67,23 +67,14 @@ class _Bitmap:
         return found
 
 
-def request_bitmap(blocks: list[int]) -> tuple[int, bytes]:
-    """(offset, bitmap) naming these ascending blocks relative to the first."""
-    offset = blocks[0]
-    bitmap = bytearray((blocks[-1] - offset) // 8 + 1)
-    for index in blocks:
-        bitmap[(index - offset) >> 3] |= 1 << ((index - offset) & 7)
-    return offset, bytes(bitmap)
-
-
 class StreamSource:
     def __init__(self, link: MqttLink, directory: Path, *, block_size: int = DEFAULT_BLOCK_SIZE,
                  blocks_per_request: int = 32, max_failures: int = 5, wait: float = 5.0, backoff: float = 0.5,
                  on_received: Received | None = None) -> None:
-        if not 256 <= block_size <= 131072:
+        if not MIN_BLOCK_SIZE <= block_size <= MAX_BLOCK_SIZE:
             raise ValueError("block_size must be 256..131072 bytes (the service's GetStream range)")
         self.link, self.directory, self.block_size = link, directory, block_size
-        self.blocks_per_request = max(1, min(blocks_per_request, 131072 // block_size))
+        self.blocks_per_request = max(1, min(blocks_per_request, MAX_BLOCK_SIZE // block_size))
         self.max_failures, self.wait, self.backoff = max_failures, wait, backoff
         self.on_received = on_received
         self._tokens = itertools.count(1)
@@ -136,7 +127,8 @@ class StreamSource:
         while not inbox.empty():  # left over from a round that timed out or a connection that dropped
             inbox.get_nowait()
         token = f"r{next(self._tokens)}"
-        offset, bitmap = request_bitmap(wanted)
+        offset = wanted[0]
+        bitmap = encode_bitmap(wanted, offset)
         request = {"c": token, "f": spec.file_id, "l": self.block_size, "o": offset, "b": bitmap, "n": len(wanted)}
         await self.link.publish(f"{self.link.prefix}/streams/{spec.stream}/get/cbor", cbor2.dumps(request))
         pending, arrived = set(wanted), list[int]()

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 import cbor2
 
+from otahub.domain import blocks as b
 from otahub.domain.clock import Clock
 from otahub.domain.errors import NotFound
 from otahub.domain.streams import MAX_FILE_ID, MIN_FILE_ID, Stream, StreamFile
-from otahub.gateway import blocks as b
 from otahub.gateway.messages import STREAMS_QOS, Outgoing, Refused, json_bytes, parse_json, shown
 from otahub.gateway.topics import (
     Format,

@@ -10,8 +10,8 @@ from typing import Any
 import cbor2
 import pytest
 
+from otahub.domain.blocks import encode_bitmap
 from otahub.domain.streams import StreamFile
-from otahub.gateway.blocks import encode_bitmap
 from otahub.gateway.messages import Outgoing
 from otahub.gateway.streams import StreamsTopics
 from tests.unit.gateway.conftest import MemoryBlocks, MemoryStreams, memory_topics

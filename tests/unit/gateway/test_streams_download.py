@@ -13,7 +13,7 @@ import cbor2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otahub.gateway.blocks import encode_bitmap
+from otahub.domain.blocks import encode_bitmap
 from otahub.gateway.streams import StreamsTopics
 from tests.unit.gateway.conftest import Gateway, memory_topics
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from otahub.gateway.blocks import (
+from otahub.domain.blocks import (
     MAX_REQUEST_BYTES,
     bitmap_from_hex,
     bitmap_to_hex,
