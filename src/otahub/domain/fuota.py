@@ -46,8 +46,6 @@ TRANSITIONS: dict[FuotaTaskStatus, frozenset[FuotaTaskStatus]] = {
 }
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class FirmwareImage:
     """The FirmwareUpdateImage as given, and the object version it resolved to when the task was made."""

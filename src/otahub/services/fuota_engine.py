@@ -25,6 +25,7 @@ the setup (its devices kept what they had; the fragments are sent again).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -142,7 +143,13 @@ class FuotaEngine:
                     self.fuota.finish(task.task_id)
                     done += 1
             for task in self._to_begin(now, active):
-                done += self._begin(task, now)
+                try:
+                    done += self._begin(task, now)
+                except Exception:  # its image unreadable, say: the task ends (FuotaDone) rather than stall the clock
+                    log.exception("FUOTA task %s: the session could not begin", task.task_id)
+                    self.runs.pop(task.task_id, None)
+                    with contextlib.suppress(Exception):
+                        self.fuota.finish(task.task_id)
             for run in list(self.runs.values()):
                 try:
                     done += self._advance(run, now)

@@ -54,3 +54,20 @@ def test_members_of_both_versions_hold_the_groups_key_and_rebuild_the_image(setu
     assert {d.device.device_id: d.status for d in statuses.devices} == {
         old: FuotaDeviceStatus.SUCCESSFUL, new: FuotaDeviceStatus.SUCCESSFUL}
     assert network.devices[old].device.image == network.devices[new].device.image is not None
+
+
+def test_a_session_whose_image_is_gone_from_disk_ends_the_task_and_the_clock_moves_on(setup: Setup) -> None:
+    s = setup
+    device_id = lorawan_device(s, 3, DeviceKeys(Activation.OTAA_V1_0_X, app_key="1" * 32, app_eui="2" * 16,
+                                                gen_app_key="3" * 32))
+    task_id = task(s, rf_region=RfRegion.EU868)
+    s.fuota.associate_device(task_id, device_id)
+    s.fuota.start(task_id, None)
+    for blob in s.blobs.objects.rglob("*"):  # the disk lost the image's bytes
+        if blob.is_file():
+            blob.unlink()
+    engine = FuotaEngine(s.fuota, s.wireless, SimulatedNetwork(), lambda ref: b"".join(s.blobs.read(ref)), s.clock)
+    s.clock.advance(timedelta(minutes=31))
+    engine.tick()  # does not raise: a tick that failed would fail every tick after it
+    assert s.fuota.get(task_id).status is FuotaTaskStatus.DONE
+    assert engine.next_due() is None
