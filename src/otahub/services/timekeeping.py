@@ -33,8 +33,15 @@ class Engines:
         return min((due for due in (e.next_due() for e in self.engines) if due is not None), default=None)
 
     def tick(self) -> None:
+        """Each engine ticks even if one before it fails; the first failure is raised after all ticked."""
+        failure: Exception | None = None
         for engine in self.engines:
-            engine.tick()
+            try:
+                engine.tick()
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
 
 class MovableClock(Protocol):
